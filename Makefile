@@ -1,0 +1,107 @@
+# lbgate Makefile. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+# Versions of the tools and control-plane binaries built from Go modules.
+K8S_VERSION ?= 1.37.2
+ETCD_VERSION ?= 3.6.16
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+
+LOCALBIN ?= $(CURDIR)/bin
+# Control-plane binaries live in a per-user cache keyed by version, so a fresh
+# clone on the same machine reuses them; bin/k8s/<version> links there.
+ASSETS_CACHE ?= $(HOME)/.cache/lbgate/k8s-v$(K8S_VERSION)-etcd-v$(ETCD_VERSION)
+K8S_ASSETS := $(LOCALBIN)/k8s/$(K8S_VERSION)
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+
+GO ?= go
+GOTEST_FLAGS ?= -p 2 -count=1
+export KUBEBUILDER_ASSETS := $(K8S_ASSETS)
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests from markers.
+	$(CONTROLLER_GEN) rbac:roleName=lbgate-manager crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code from markers.
+	$(CONTROLLER_GEN) object paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: verify
+verify: manifests generate ## Fail when generated files are stale or code is not gofmt-clean.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config)" || { echo "untracked generated files:"; git status --porcelain -- api config; exit 1; }
+
+##@ Test
+
+.PHONY: test
+test: control-plane haproxy-check ## Run unit and envtest suites on a real etcd + kube-apiserver.
+	$(GO) vet ./...
+	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCALBIN)/test.log
+
+.PHONY: bench
+bench: control-plane ## Run the benchmarks and print their numbers.
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the annotation parser for a short while.
+	$(GO) test ./api/annotations -run '^$$' -fuzz FuzzParse -fuzztime 30s
+
+.PHONY: haproxy-check
+haproxy-check:
+	@command -v haproxy >/dev/null || command -v /usr/sbin/haproxy >/dev/null || { echo "haproxy is missing: apt-get install -y haproxy"; exit 1; }
+
+##@ Build
+
+.PHONY: build
+build: ## Build the operator binary into bin/.
+	$(GO) build -o $(LOCALBIN)/lbgate ./cmd/lbgate
+
+.PHONY: run
+run: build ## Run the operator against the cluster of $$KUBECONFIG.
+	$(LOCALBIN)/lbgate --kubeconfig "$${KUBECONFIG:-$$HOME/.kube/config}"
+
+##@ Control plane for tests (built from Go modules, never downloaded)
+
+.PHONY: control-plane
+control-plane: $(K8S_ASSETS)/etcd $(K8S_ASSETS)/kube-apiserver ## Build etcd and kube-apiserver (envtest).
+
+.PHONY: control-plane-all
+control-plane-all: control-plane $(K8S_ASSETS)/kube-controller-manager $(K8S_ASSETS)/kube-scheduler ## Also build kube-controller-manager and kube-scheduler (e2e).
+
+$(K8S_ASSETS):
+	@mkdir -p $(ASSETS_CACHE) $(LOCALBIN)/k8s
+	@ln -sfn $(ASSETS_CACHE) $(K8S_ASSETS)
+
+$(K8S_ASSETS)/etcd: | $(K8S_ASSETS)
+	@echo "building etcd v$(ETCD_VERSION) from its Go module (once)"
+	cd hack/tools/etcd && CGO_ENABLED=0 $(GO) build -o $(ASSETS_CACHE)/etcd go.etcd.io/etcd/server/v3
+
+$(K8S_ASSETS)/kube-%: | $(K8S_ASSETS)
+	@echo "building kube-$* v$(K8S_VERSION) from k8s.io/kubernetes (once, several minutes)"
+	cd hack/tools/k8s && CGO_ENABLED=0 $(GO) build -o $(ASSETS_CACHE)/kube-$* k8s.io/kubernetes/cmd/kube-$*
+
+$(CONTROLLER_GEN):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)

@@ -1,0 +1,180 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// NetworkMode says how pod IPs reach the load balancer.
+// +kubebuilder:validation:Enum=eni;global-router
+type NetworkMode string
+
+const (
+	// NetworkModeENI binds pod IPs that are VPC addresses on elastic network interfaces.
+	NetworkModeENI NetworkMode = "eni"
+	// NetworkModeGlobalRouter binds pod IPs from the cluster's container range, routed through the node.
+	NetworkModeGlobalRouter NetworkMode = "global-router"
+)
+
+// HealthCheckProtocol is the kind of health check the load balancer runs.
+// +kubebuilder:validation:Enum=http;tcp
+type HealthCheckProtocol string
+
+const (
+	// HealthCheckHTTP sends an HTTP GET to Path and expects a 2xx or 3xx answer.
+	HealthCheckHTTP HealthCheckProtocol = "http"
+	// HealthCheckTCP only opens a TCP connection.
+	HealthCheckTCP HealthCheckProtocol = "tcp"
+)
+
+// PortBinding binds one Service port to one load-balancer target.
+type PortBinding struct {
+	// Port is the Service port number.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+
+	// Target is the provider's id of the load-balancer target (for HAProxy, a backend name).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Target string `json:"target"`
+}
+
+// HealthCheck is the load balancer's health check for the backends of a group.
+// Unset fields take the provider's defaults.
+type HealthCheck struct {
+	// Protocol is http or tcp.
+	// +optional
+	Protocol HealthCheckProtocol `json:"protocol,omitempty"`
+
+	// Path is the HTTP path to check, for the http protocol.
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// IntervalSeconds is the time between two checks.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=300
+	// +optional
+	IntervalSeconds *int32 `json:"intervalSeconds,omitempty"`
+
+	// TimeoutSeconds is how long one check may take.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=60
+	// +optional
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+
+	// HealthyThreshold is the number of passed checks in a row that make a backend healthy.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10
+	// +optional
+	HealthyThreshold *int32 `json:"healthyThreshold,omitempty"`
+
+	// UnhealthyThreshold is the number of failed checks in a row that make a backend unhealthy.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10
+	// +optional
+	UnhealthyThreshold *int32 `json:"unhealthyThreshold,omitempty"`
+}
+
+// BackendGroupSpec is the desired binding of a Service's pods to load-balancer targets.
+type BackendGroupSpec struct {
+	// ServiceName is the Service, in the same namespace, whose selector picks the pods.
+	// +kubebuilder:validation:MinLength=1
+	ServiceName string `json:"serviceName"`
+
+	// Ports binds Service ports to load-balancer targets.
+	// +kubebuilder:validation:MinItems=1
+	// +listType=map
+	// +listMapKey=port
+	Ports []PortBinding `json:"ports"`
+
+	// NetworkMode is how pod IPs reach the load balancer; empty means the operator's default.
+	// +optional
+	NetworkMode NetworkMode `json:"networkMode,omitempty"`
+
+	// HealthCheck overrides the provider's default health check.
+	// +optional
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+
+	// Weight is the load-balancer weight of each backend, 0 to 100.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:default=10
+	// +optional
+	Weight *int32 `json:"weight,omitempty"`
+
+	// MaxBackends is the most pods the group binds at once; further pods wait in order of creation.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:default=200
+	// +optional
+	MaxBackends *int32 `json:"maxBackends,omitempty"`
+
+	// DeregistrationDelay is how long a leaving pod drains before its backends are removed.
+	// +kubebuilder:default="15s"
+	// +optional
+	DeregistrationDelay *metav1.Duration `json:"deregistrationDelay,omitempty"`
+}
+
+// BackendGroupStatus is what the operator last observed and did.
+type BackendGroupStatus struct {
+	// ObservedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// NetworkMode is the mode in force (the spec's, or the operator default).
+	// +optional
+	NetworkMode NetworkMode `json:"networkMode,omitempty"`
+
+	// Desired is the number of pods the group should bind now.
+	// +optional
+	Desired int32 `json:"desired"`
+
+	// Registered is the number of those pods registered on every target.
+	// +optional
+	Registered int32 `json:"registered"`
+
+	// Healthy is the number of those pods the load balancer reports healthy on every target.
+	// +optional
+	Healthy int32 `json:"healthy"`
+
+	// Waiting is the number of pods held back by the backend quota.
+	// +optional
+	Waiting int32 `json:"waiting,omitempty"`
+
+	// Conditions are Accepted, Ready, QuotaExceeded and Degraded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// BackendGroup binds the pods behind a Service straight to load-balancer targets
+// and holds each pod's readiness gate until the load balancer reports it healthy.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=bg,categories=lbgate
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.networkMode`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desired`
+// +kubebuilder:printcolumn:name="Registered",type=integer,JSONPath=`.status.registered`
+// +kubebuilder:printcolumn:name="Healthy",type=integer,JSONPath=`.status.healthy`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type BackendGroup struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   BackendGroupSpec   `json:"spec,omitempty"`
+	Status BackendGroupStatus `json:"status,omitempty"`
+}
+
+// BackendGroupList is a list of BackendGroups.
+// +kubebuilder:object:root=true
+type BackendGroupList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []BackendGroup `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&BackendGroup{}, &BackendGroupList{})
+}
