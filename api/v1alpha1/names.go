@@ -62,3 +62,27 @@ const (
 func GateConditionType(backendGroupName string) string {
 	return GateConditionPrefix + backendGroupName
 }
+
+// Reasons of the pod readiness gate condition, part of the public contract.
+const (
+	// GateReasonHealthy: the load balancer reports every backend of the pod healthy.
+	GateReasonHealthy = "Healthy"
+	// GateReasonRegistering: the pod is not registered on every target yet.
+	GateReasonRegistering = "Registering"
+	// GateReasonHealthCheckPending: registered, the load balancer has not decided yet.
+	GateReasonHealthCheckPending = "HealthCheckPending"
+	// GateReasonUnhealthy: the load balancer's health check fails.
+	GateReasonUnhealthy = "Unhealthy"
+	// GateReasonQuotaExceeded: the pod waits for a place under the backend quota.
+	GateReasonQuotaExceeded = "QuotaExceeded"
+	// GateReasonNetworkModeMismatch: the pod IP is not of the group's network mode.
+	GateReasonNetworkModeMismatch = "NetworkModeMismatch"
+	// GateReasonHostNetwork: hostNetwork pods are never bound.
+	GateReasonHostNetwork = "HostNetwork"
+	// GateReasonTargetPortNotFound: a Service port's target port names no port of the pod.
+	GateReasonTargetPortNotFound = "TargetPortNotFound"
+	// GateReasonNotSelected: the pod no longer matches the Service selector, so the group releases it.
+	GateReasonNotSelected = "NotSelected"
+	// GateReasonBackendGroupRemoved: the group was deleted or the Service opted out; the gate is released.
+	GateReasonBackendGroupRemoved = "BackendGroupRemoved"
+)

@@ -26,13 +26,14 @@ type Call struct {
 
 // Provider is the in-memory load balancer. The zero value is not usable: call New.
 type Provider struct {
-	mu        sync.Mutex
-	limits    providers.Limits
-	targets   map[string]map[netip.AddrPort]*providers.BackendStatus
-	calls     []Call
-	failures  map[string][]error // method ("" = any) -> errors returned in order
-	latency   time.Duration
-	autoHeal  providers.Health // health given to new backends
+	mu       sync.Mutex
+	limits   providers.Limits
+	targets  map[string]map[netip.AddrPort]*providers.BackendStatus
+	calls    []Call
+	failures map[string][]error // method ("" = any) -> errors returned in order
+	latency  time.Duration
+	autoHeal providers.Health // health given to new backends
+	autoAdd  bool             // unknown targets spring into existence
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -61,6 +62,20 @@ func (p *Provider) AddTarget(id string) {
 	if _, ok := p.targets[id]; !ok {
 		p.targets[id] = map[netip.AddrPort]*providers.BackendStatus{}
 	}
+}
+
+// CreateTargetsOnUse makes unknown targets exist on first use instead of failing with NotFound.
+func (p *Provider) CreateTargetsOnUse(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.autoAdd = on
+}
+
+// RemoveTarget deletes a target and its backends.
+func (p *Provider) RemoveTarget(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.targets, id)
 }
 
 // Forget drops every backend of every target, as a load balancer that restarted and lost its runtime state.
@@ -285,6 +300,9 @@ func (p *Provider) begin(ctx context.Context, method, target string, addrs []net
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if _, ok := p.targets[target]; !ok && p.autoAdd {
+		p.targets[target] = map[netip.AddrPort]*providers.BackendStatus{}
+	}
 	for _, key := range []string{method, ""} {
 		if q := p.failures[key]; len(q) > 0 {
 			p.failures[key] = q[1:]

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/backendgroup"
+)
+
+// options are the binary's flags.
+type options struct {
+	provider          string
+	defaultMode       string
+	eniCIDRs          string
+	globalRouterCIDRs string
+	gatePollInterval  time.Duration
+	resyncInterval    time.Duration
+	maxConcurrent     int
+	metricsAddr       string
+	probeAddr         string
+	leaderElect       bool
+	leaderElectionNS  string
+	leaderElectionID  string
+	logLevel          string
+	logFormat         string
+	haproxyRuntimeAPI string
+	haproxyTimeout    time.Duration
+}
+
+func (o *options) bind(fs *flag.FlagSet) {
+	fs.StringVar(&o.provider, "provider", "haproxy", "load-balancer provider: haproxy, or fake (in memory, every backend healthy at once; for trying lbgate without a load balancer)")
+	fs.StringVar(&o.haproxyRuntimeAPI, "haproxy-runtime-api", "", "HAProxy Runtime API address: unix:///path/to/admin.sock or tcp://127.0.0.1:9999 (socket at level admin)")
+	fs.DurationVar(&o.haproxyTimeout, "haproxy-timeout", 5*time.Second, "timeout of one HAProxy Runtime API round trip")
+	fs.StringVar(&o.defaultMode, "default-network-mode", string(v1alpha1.NetworkModeENI), "network mode of Services that do not set lbgate.dev/network-mode: eni or global-router")
+	fs.StringVar(&o.eniCIDRs, "eni-cidrs", "", "comma-separated pod IP ranges eligible in eni mode (empty: every IP)")
+	fs.StringVar(&o.globalRouterCIDRs, "global-router-cidrs", "", "comma-separated pod IP ranges eligible in global-router mode (empty: every IP)")
+	fs.DurationVar(&o.gatePollInterval, "gate-poll-interval", backendgroup.DefaultPendingInterval, "how often a group re-reads the load balancer while a readiness gate waits for it")
+	fs.DurationVar(&o.resyncInterval, "resync-interval", backendgroup.DefaultResyncInterval, "how often a settled group re-reads the load balancer to catch drift (such as a restarted load balancer)")
+	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "BackendGroups reconciled at once")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader so only one replica reconciles")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's namespace)")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", "lbgate.dev", "name of the leader-election lease")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, error, or a number (higher is more verbose)")
+	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
+}
+
+// backendGroupOptions validates the binding flags and turns them into controller options.
+func (o *options) backendGroupOptions() (backendgroup.Options, error) {
+	mode := v1alpha1.NetworkMode(o.defaultMode)
+	if mode != v1alpha1.NetworkModeENI && mode != v1alpha1.NetworkModeGlobalRouter {
+		return backendgroup.Options{}, fmt.Errorf("--default-network-mode=%q: must be eni or global-router", o.defaultMode)
+	}
+	eni, err := parseCIDRs("--eni-cidrs", o.eniCIDRs)
+	if err != nil {
+		return backendgroup.Options{}, err
+	}
+	gr, err := parseCIDRs("--global-router-cidrs", o.globalRouterCIDRs)
+	if err != nil {
+		return backendgroup.Options{}, err
+	}
+	if o.gatePollInterval < 10*time.Millisecond {
+		return backendgroup.Options{}, fmt.Errorf("--gate-poll-interval=%s: must be at least 10ms", o.gatePollInterval)
+	}
+	if o.resyncInterval < time.Second {
+		return backendgroup.Options{}, fmt.Errorf("--resync-interval=%s: must be at least 1s", o.resyncInterval)
+	}
+	if o.maxConcurrent < 1 {
+		return backendgroup.Options{}, fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", o.maxConcurrent)
+	}
+	return backendgroup.Options{
+		DefaultMode:             mode,
+		CIDRs:                   map[v1alpha1.NetworkMode][]netip.Prefix{v1alpha1.NetworkModeENI: eni, v1alpha1.NetworkModeGlobalRouter: gr},
+		PendingInterval:         o.gatePollInterval,
+		ResyncInterval:          o.resyncInterval,
+		MaxConcurrentReconciles: o.maxConcurrent,
+	}, nil
+}
+
+func parseCIDRs(flagName, s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a CIDR such as 10.0.0.0/16: %w", flagName, part, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// zapLevel parses --log-level.
+func zapLevel(s string) (zapcore.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return zapcore.DebugLevel, nil
+	case "info", "":
+		return zapcore.InfoLevel, nil
+	case "error":
+		return zapcore.ErrorLevel, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 || n > 10 {
+		return 0, fmt.Errorf("--log-level=%q: must be debug, info, error or a number from 0 to 10", s)
+	}
+	return zapcore.Level(-n), nil
+}

@@ -1,0 +1,101 @@
+// Command lbgate runs the lbgate operator: it binds the pods behind opted-in
+// Services straight to a load balancer and holds each pod's readiness gate
+// until the load balancer's own health check passes.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/go-logr/zapr"
+	"go.uber.org/zap"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/lbgate/lbgate/controllers"
+	"github.com/lbgate/lbgate/providers"
+	"github.com/lbgate/lbgate/providers/fake"
+)
+
+func main() {
+	var o options
+	o.bind(flag.CommandLine)
+	flag.Parse()
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "lbgate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	level, err := zapLevel(o.logLevel)
+	if err != nil {
+		return err
+	}
+	zcfg := zap.NewProductionConfig()
+	if o.logFormat == "console" {
+		zcfg = zap.NewDevelopmentConfig()
+	}
+	zcfg.Level = zap.NewAtomicLevelAt(level)
+	zl, err := zcfg.Build()
+	if err != nil {
+		return fmt.Errorf("building logger: %w", err)
+	}
+	logger := zapr.NewLogger(zl)
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+
+	bgOpts, err := o.backendGroupOptions()
+	if err != nil {
+		return err
+	}
+	provider, err := newProvider(o)
+	if err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  controllers.NewScheme(),
+		Cache:                   controllers.CacheOptions(),
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        o.leaderElectionID,
+		LeaderElectionNamespace: o.leaderElectionNS,
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Provider: provider, BackendGroup: bgOpts}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	logger.Info("starting lbgate", "provider", provider.Name(), "defaultNetworkMode", bgOpts.DefaultMode,
+		"gatePollInterval", bgOpts.PendingInterval, "resyncInterval", bgOpts.ResyncInterval)
+	return mgr.Start(ctx)
+}
+
+// newProvider builds the load-balancer provider the flags choose.
+func newProvider(o options) (providers.Provider, error) {
+	switch o.provider {
+	case "fake":
+		p := fake.New(providers.Limits{})
+		p.SetNewBackendHealth(providers.HealthHealthy)
+		p.CreateTargetsOnUse(true)
+		return p, nil
+	default:
+		return nil, fmt.Errorf("--provider=%q: must be haproxy or fake", o.provider)
+	}
+}

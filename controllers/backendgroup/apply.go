@@ -1,0 +1,167 @@
+package backendgroup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/providers"
+)
+
+// apply carries out a plan on the load balancer, target by target: drain
+// leaving pods, remove what is due, then register new pods, each in batches no
+// larger than the provider's limit. It returns the load balancer's view after
+// the calls that succeeded, and the first error (after trying every target).
+func (r *Reconciler) apply(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus) (map[TargetBackend]providers.BackendStatus, error) {
+	lb := indexRegistered(registered)
+	var errs []error
+	for _, target := range targetsOf(bg) {
+		limits, err := r.Provider.Limits(ctx, target)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading limits of target %s: %w", target, err))
+			continue
+		}
+		if err := r.applyTarget(ctx, bg, target, limits.MaxBatch, plan, lb); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return lb, errors.Join(errs...)
+}
+
+func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int, plan Plan, lb map[TargetBackend]providers.BackendStatus) error {
+	logger := log.FromContext(ctx).WithValues("target", target, "provider", r.Provider.Name())
+	if addrs := plan.Drain[target]; len(addrs) > 0 {
+		if err := inBatches(addrs, maxBatch, func(b []netip.AddrPort) error { return r.Provider.Drain(ctx, target, b) }); err != nil {
+			return fmt.Errorf("draining on target %s: %w", target, err)
+		}
+		for _, a := range addrs {
+			st := lb[TargetBackend{target, a}]
+			st.Health = providers.HealthDraining
+			lb[TargetBackend{target, a}] = st
+		}
+		logger.Info("draining leaving backends", "count", len(addrs))
+		r.Events.Normal(bg, events.BackendsDraining, "Drain", "draining %s on target %s", summarize(addrs), target)
+	}
+	if addrs := plan.Deregister[target]; len(addrs) > 0 {
+		if err := inBatches(addrs, maxBatch, func(b []netip.AddrPort) error { return r.Provider.Deregister(ctx, target, b) }); err != nil {
+			return fmt.Errorf("deregistering from target %s: %w", target, err)
+		}
+		for _, a := range addrs {
+			delete(lb, TargetBackend{target, a})
+		}
+		logger.Info("deregistered backends", "count", len(addrs))
+		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s", summarize(addrs), target)
+	}
+	if backends := plan.Register[target]; len(backends) > 0 {
+		t := providers.Target{ID: target, HealthCheck: healthCheck(bg.Spec.HealthCheck)}
+		if err := inBatches(backends, maxBatch, func(b []providers.Backend) error { return r.Provider.Register(ctx, t, b) }); err != nil {
+			return fmt.Errorf("registering on target %s: %w", target, err)
+		}
+		addrs := make([]netip.AddrPort, len(backends))
+		for i, b := range backends {
+			addrs[i] = b.Addr
+			st, ok := lb[TargetBackend{target, b.Addr}]
+			if !ok || st.Health == providers.HealthDraining {
+				st = providers.BackendStatus{Health: providers.HealthInitial}
+			}
+			st.Backend = b
+			lb[TargetBackend{target, b.Addr}] = st
+		}
+		logger.Info("registered backends", "count", len(backends))
+		r.Events.Normal(bg, events.BackendsRegistered, "Register", "registered %s on target %s", summarize(addrs), target)
+	}
+	return nil
+}
+
+// deregisterAll removes every backend from every target of the group.
+// A target that no longer exists has nothing left to remove.
+func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGroup) error {
+	for _, target := range targetsOf(bg) {
+		list, err := r.Provider.List(ctx, target)
+		if providers.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("listing target %s: %w", target, err)
+		}
+		if len(list) == 0 {
+			continue
+		}
+		limits, err := r.Provider.Limits(ctx, target)
+		if err != nil {
+			return fmt.Errorf("reading limits of target %s: %w", target, err)
+		}
+		addrs := make([]netip.AddrPort, len(list))
+		for i, b := range list {
+			addrs[i] = b.Addr
+		}
+		if err := inBatches(addrs, limits.MaxBatch, func(b []netip.AddrPort) error { return r.Provider.Deregister(ctx, target, b) }); err != nil {
+			return fmt.Errorf("deregistering from target %s: %w", target, err)
+		}
+		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s: the group was removed", summarize(addrs), target)
+	}
+	return nil
+}
+
+// inBatches calls fn on consecutive slices of items no longer than size (all at once when size <= 0).
+func inBatches[T any](items []T, size int, fn func([]T) error) error {
+	if size <= 0 {
+		size = len(items)
+	}
+	for chunk := range slices.Chunk(items, max(size, 1)) {
+		if err := fn(chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// targetsOf lists the group's distinct targets in spec order.
+func targetsOf(bg *v1alpha1.BackendGroup) []string {
+	var out []string
+	for _, pb := range bg.Spec.Ports {
+		if !slices.Contains(out, pb.Target) {
+			out = append(out, pb.Target)
+		}
+	}
+	return out
+}
+
+func healthCheck(hc *v1alpha1.HealthCheck) *providers.HealthCheck {
+	if hc == nil {
+		return nil
+	}
+	sec := func(p *int32) int { return int(ptrOr(p, 0)) }
+	return &providers.HealthCheck{
+		Protocol:           string(hc.Protocol),
+		Path:               hc.Path,
+		Interval:           secondsOf(sec(hc.IntervalSeconds)),
+		Timeout:            secondsOf(sec(hc.TimeoutSeconds)),
+		HealthyThreshold:   sec(hc.HealthyThreshold),
+		UnhealthyThreshold: sec(hc.UnhealthyThreshold),
+	}
+}
+
+// summarize lists up to five addresses and counts the rest, for events.
+func summarize(addrs []netip.AddrPort) string {
+	const show = 5
+	parts := make([]string, 0, show)
+	for i, a := range addrs {
+		if i == show {
+			break
+		}
+		parts = append(parts, a.String())
+	}
+	s := fmt.Sprintf("%d backends (%s", len(addrs), strings.Join(parts, ", "))
+	if len(addrs) > show {
+		s += fmt.Sprintf(" and %d more", len(addrs)-show)
+	}
+	return s + ")"
+}

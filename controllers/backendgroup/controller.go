@@ -1,0 +1,278 @@
+// Package backendgroup holds the BackendGroup controller: it binds the pods
+// a group's Service selects to the load balancer through a provider, and
+// flips each pod's readiness gate once the load balancer reports it healthy.
+// The decisions are pure functions (plan.go, gates.go, status.go); this file
+// only fetches, calls and patches.
+package backendgroup
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/providers"
+)
+
+// Options tune the controller; zero values take the defaults below.
+type Options struct {
+	// DefaultMode is the network mode of groups that do not name one.
+	DefaultMode v1alpha1.NetworkMode
+	// CIDRs are the eligible pod IP ranges of each mode; a mode without ranges accepts every IP.
+	CIDRs map[v1alpha1.NetworkMode][]netip.Prefix
+	// PendingInterval is how soon a group looks again while a gate waits for the load balancer.
+	PendingInterval time.Duration
+	// ResyncInterval is how often a settled group re-reads the load balancer to catch drift.
+	ResyncInterval time.Duration
+	// MaxConcurrentReconciles is how many groups are reconciled at once.
+	MaxConcurrentReconciles int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Defaults for Options.
+const (
+	DefaultPendingInterval = 250 * time.Millisecond
+	DefaultResyncInterval  = time.Minute
+	// driftInterval is how often a group looks again when the load balancer
+	// disagrees with gates already True (nobody waits on those).
+	driftInterval = 5 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.DefaultMode == "" {
+		o.DefaultMode = v1alpha1.NetworkModeENI
+	}
+	if o.PendingInterval <= 0 {
+		o.PendingInterval = DefaultPendingInterval
+	}
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = DefaultResyncInterval
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Reconciler reconciles BackendGroups.
+type Reconciler struct {
+	Client   client.Client
+	Provider providers.Provider
+	Events   *events.Recorder
+	Options  Options
+}
+
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch;update
+
+// Reconcile brings one BackendGroup's load-balancer targets and pod gates in line with its pods.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	bg := &v1alpha1.BackendGroup{}
+	if err := r.Client.Get(ctx, req.NamespacedName, bg); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
+	if !bg.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, bg)
+	}
+	if controllerutil.AddFinalizer(bg, v1alpha1.FinalizerName) {
+		if err := r.Client.Update(ctx, bg); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+		}
+	}
+	return r.reconcileNormal(ctx, bg)
+}
+
+// reconcileNormal: read pods and the load balancer, plan, apply, flip gates, report.
+func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
+	opts := r.Options.withDefaults()
+	before := bg.DeepCopy()
+	mode := r.mode(bg)
+	bg.Status.NetworkMode = mode
+
+	svc, selected, others, err := r.pods(ctx, bg)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if svc == nil {
+		r.reportNoService(bg)
+		return ctrl.Result{}, r.patchStatus(ctx, before, bg)
+	}
+	registered, quota, provErr := r.observe(ctx, bg)
+	if provErr != nil {
+		r.reportProviderError(bg, svc, provErr)
+		if err := r.patchStatus(ctx, before, bg); err != nil {
+			return ctrl.Result{}, err
+		}
+		return retry(provErr)
+	}
+	plan := BuildPlan(Input{
+		Spec: bg.Spec, Mode: mode, CIDRs: opts.CIDRs[mode], Service: svc, Pods: selected,
+		Registered: registered, MaxBackends: quota, Now: opts.Now(),
+	})
+	lbView, provErr := r.apply(ctx, bg, plan, registered)
+	gateErr := r.syncGates(ctx, bg, plan, lbView, others)
+	counts := countPods(plan, lbView, v1alpha1.GateConditionType(bg.Name))
+	r.report(bg, svc, plan, counts, provErr)
+	if err := r.patchStatus(ctx, before, bg); err != nil {
+		return ctrl.Result{}, err
+	}
+	if provErr != nil {
+		return retry(provErr)
+	}
+	if gateErr != nil {
+		return ctrl.Result{}, gateErr
+	}
+	return r.next(plan, counts, opts), nil
+}
+
+// reconcileDelete removes every backend of the group and releases the gates of its pods.
+func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(bg, v1alpha1.FinalizerName) {
+		return ctrl.Result{}, nil
+	}
+	before := bg.DeepCopy()
+	if err := r.deregisterAll(ctx, bg); err != nil {
+		r.reportProviderError(bg, nil, err)
+		if perr := r.patchStatus(ctx, before, bg); perr != nil {
+			return ctrl.Result{}, perr
+		}
+		return retry(err)
+	}
+	released, err := r.releaseGates(ctx, bg)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if released > 0 {
+		r.Events.Normal(bg, events.GatesReleased, "Release", "set the readiness gate of %d pods True: the group was removed", released)
+	}
+	controllerutil.RemoveFinalizer(bg, v1alpha1.FinalizerName)
+	if err := r.Client.Update(ctx, bg); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	r.Events.Forget(bg.UID)
+	log.FromContext(ctx).Info("backend group removed", "releasedGates", released)
+	return ctrl.Result{}, nil
+}
+
+// pods returns the group's Service, the pods it selects, and the other pods of
+// the namespace that still carry the group's gate.
+func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (*corev1.Service, []*corev1.Pod, []*corev1.Pod, error) {
+	svc := &corev1.Service{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc)
+	if client.IgnoreNotFound(err) != nil {
+		return nil, nil, nil, fmt.Errorf("reading Service %s: %w", bg.Spec.ServiceName, err)
+	}
+	if err != nil || len(svc.Spec.Selector) == 0 {
+		return nil, nil, nil, nil
+	}
+	list := &corev1.PodList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
+		return nil, nil, nil, fmt.Errorf("listing pods: %w", err)
+	}
+	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	gate := v1alpha1.GateConditionType(bg.Name)
+	var selected, others []*corev1.Pod
+	for i := range list.Items {
+		pod := &list.Items[i]
+		switch {
+		case sel.Matches(labels.Set(pod.Labels)):
+			selected = append(selected, pod)
+		case HasGate(pod, gate):
+			others = append(others, pod)
+		}
+	}
+	return svc, selected, others, nil
+}
+
+// observe lists every target of the group and works out the quota in force.
+func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, int, error) {
+	quota := int(ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
+	registered := map[string][]providers.BackendStatus{}
+	for _, pb := range bg.Spec.Ports {
+		if _, seen := registered[pb.Target]; seen {
+			continue
+		}
+		limits, err := r.Provider.Limits(ctx, pb.Target)
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading limits of target %s: %w", pb.Target, err)
+		}
+		if limits.MaxBackends > 0 && limits.MaxBackends < quota {
+			quota = limits.MaxBackends
+		}
+		list, err := r.Provider.List(ctx, pb.Target)
+		if err != nil {
+			return nil, 0, fmt.Errorf("listing target %s: %w", pb.Target, err)
+		}
+		registered[pb.Target] = list
+	}
+	return registered, quota, nil
+}
+
+// next says when to look again: soon while a gate waits for the load
+// balancer, at the deregistration time of a draining pod, else at the resync.
+func (r *Reconciler) next(plan Plan, c podCounts, opts Options) ctrl.Result {
+	after := opts.ResyncInterval
+	if c.drifted > 0 {
+		after = min(after, driftInterval)
+	}
+	if c.waitingOnLB > 0 {
+		after = min(after, opts.PendingInterval)
+	}
+	if !plan.NextDeregistration.IsZero() {
+		after = min(after, max(plan.NextDeregistration.Sub(opts.Now()), opts.PendingInterval))
+	}
+	return ctrl.Result{RequeueAfter: after}
+}
+
+func (r *Reconciler) mode(bg *v1alpha1.BackendGroup) v1alpha1.NetworkMode {
+	if bg.Spec.NetworkMode != "" {
+		return bg.Spec.NetworkMode
+	}
+	return r.Options.withDefaults().DefaultMode
+}
+
+// patchStatus writes the status if it changed, with optimistic locking so the
+// Service controller's Accepted condition is never lost.
+func (r *Reconciler) patchStatus(ctx context.Context, before, bg *v1alpha1.BackendGroup) error {
+	if equalStatus(before.Status, bg.Status) {
+		return nil
+	}
+	err := r.Client.Status().Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if err != nil {
+		return fmt.Errorf("patching status: %w", err)
+	}
+	return nil
+}
+
+// retry turns a provider error into a result: throttling waits as asked,
+// anything else goes back to the queue's error backoff.
+func retry(err error) (ctrl.Result, error) {
+	if d, ok := providers.RetryAfter(err); ok {
+		return ctrl.Result{RequeueAfter: d}, nil
+	}
+	return ctrl.Result{}, err
+}
+
+func now(opts Options) metav1.Time { return metav1.NewTime(opts.withDefaults().Now()) }

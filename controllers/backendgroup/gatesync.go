@@ -1,0 +1,93 @@
+package backendgroup
+
+import (
+	"context"
+	"errors"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/patch"
+	"github.com/lbgate/lbgate/providers"
+)
+
+// syncGates writes each pod's gate condition where it differs from what the
+// plan and the load balancer say. Pods that no longer match the Service but
+// still carry the gate are released. Nothing is written when nothing changed.
+func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, lb map[TargetBackend]providers.BackendStatus, others []*corev1.Pod) error {
+	condType := v1alpha1.GateConditionType(bg.Name)
+	ts := now(r.Options)
+	var errs []error
+	for _, pp := range plan.Pods {
+		if !HasGate(pp.Pod, condType) {
+			continue
+		}
+		v, ok := Verdict(pp, lb)
+		if !ok {
+			continue
+		}
+		errs = append(errs, r.writeGate(ctx, pp.Pod, condType, v, ts))
+	}
+	for _, pod := range others {
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonNotSelected,
+			Message: "the pod no longer matches the selector of Service " + bg.Spec.ServiceName}
+		errs = append(errs, r.writeGate(ctx, pod, condType, v, ts))
+	}
+	return errors.Join(errs...)
+}
+
+// releaseGates sets the group's gate True on every pod of the namespace that carries it.
+func (r *Reconciler) releaseGates(ctx context.Context, bg *v1alpha1.BackendGroup) (int, error) {
+	condType := v1alpha1.GateConditionType(bg.Name)
+	list := &corev1.PodList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
+		return 0, err
+	}
+	ts := now(r.Options)
+	v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonBackendGroupRemoved,
+		Message: "BackendGroup " + bg.Name + " was removed; the load balancer no longer gates this pod"}
+	released := 0
+	var errs []error
+	for i := range list.Items {
+		pod := &list.Items[i]
+		if !HasGate(pod, condType) || pod.DeletionTimestamp != nil {
+			continue
+		}
+		cur := GateCondition(pod, condType)
+		if cur != nil && cur.Status == corev1.ConditionTrue && cur.Reason == v.Reason {
+			continue
+		}
+		if err := r.writeGate(ctx, pod, condType, v, ts); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		released++
+	}
+	return released, errors.Join(errs...)
+}
+
+func (r *Reconciler) writeGate(ctx context.Context, pod *corev1.Pod, condType string, v GateVerdict, ts metav1.Time) error {
+	next, changed := NextGate(GateCondition(pod, condType), condType, v, ts)
+	if !changed {
+		return nil
+	}
+	err := patch.PodCondition(ctx, r.Client, pod, next)
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
+		// The pod is gone or was replaced under the same name; its next event brings us back.
+		log.FromContext(ctx).V(1).Info("pod changed under the gate patch", "pod", types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}, "err", err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.FromContext(ctx).V(1).Info("gate updated", "pod", pod.Name, "status", next.Status, "reason", next.Reason)
+	return nil
+}

@@ -1,0 +1,99 @@
+package backendgroup
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+)
+
+// ServiceNameIndex indexes BackendGroups by spec.serviceName.
+const ServiceNameIndex = "spec.serviceName"
+
+// SetupWithManager registers the controller, its index and its watches:
+// BackendGroups, the pods their Services select, and the Services themselves.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.BackendGroup{}, ServiceNameIndex, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.BackendGroup).Spec.ServiceName}
+	}); err != nil {
+		return err
+	}
+	opts := r.Options.withDefaults()
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("backendgroup").
+		For(&v1alpha1.BackendGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.groupsForPod)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.groupsForService)).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			// Only errors back off; a gate waiting for the load balancer is
+			// polled at PendingInterval through RequeueAfter, never backed off.
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](250*time.Millisecond, 30*time.Second),
+		}).
+		Complete(r)
+}
+
+// groupsForPod maps a pod to the groups whose Service selects it or whose gate it carries.
+func (r *Reconciler) groupsForPod(ctx context.Context, o client.Object) []reconcile.Request {
+	pod := o.(*corev1.Pod)
+	var reqs []reconcile.Request
+	seen := map[string]bool{}
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: pod.Namespace, Name: name}})
+		}
+	}
+	for _, g := range pod.Spec.ReadinessGates {
+		if name, ok := strings.CutPrefix(string(g.ConditionType), v1alpha1.GateConditionPrefix); ok {
+			add(name)
+		}
+	}
+	groups := &v1alpha1.BackendGroupList{}
+	if err := r.Client.List(ctx, groups, client.InNamespace(pod.Namespace)); err != nil {
+		return reqs
+	}
+	for _, bg := range groups.Items {
+		svc := &corev1.Service{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc); err != nil {
+			continue
+		}
+		if len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
+			add(bg.Name)
+		}
+	}
+	return reqs
+}
+
+// groupsForService maps a Service to the groups that name it.
+func (r *Reconciler) groupsForService(ctx context.Context, o client.Object) []reconcile.Request {
+	groups := &v1alpha1.BackendGroupList{}
+	if err := r.Client.List(ctx, groups, client.InNamespace(o.GetNamespace()), client.MatchingFields{ServiceNameIndex: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(groups.Items))
+	for _, bg := range groups.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bg)})
+	}
+	return reqs
+}
+
+// deletionPredicate passes updates that start a deletion (the finalizer must run).
+func deletionPredicate() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectNew.GetDeletionTimestamp() != nil
+	}}
+}

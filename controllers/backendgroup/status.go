@@ -1,0 +1,156 @@
+package backendgroup
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/conditions"
+	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/providers"
+)
+
+// podCounts summarises a plan against the load balancer's view.
+type podCounts struct {
+	desired, registered, healthy, waiting int
+	// waitingOnLB: bound pods whose gate waits for the load balancer.
+	waitingOnLB int
+	// drifted: bound pods whose gate is True but that the load balancer does not report healthy now.
+	drifted      int
+	modeMismatch []string
+	hostNetwork  []string
+	withoutGate  []string
+}
+
+func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, condType string) podCounts {
+	var c podCounts
+	for _, pp := range plan.Pods {
+		switch pp.State {
+		case StateQuotaWait:
+			c.desired++
+			c.waiting++
+		case StateModeMismatch:
+			c.modeMismatch = append(c.modeMismatch, pp.Pod.Name)
+		case StateHostNetwork:
+			c.hostNetwork = append(c.hostNetwork, pp.Pod.Name)
+		case StateBound:
+			c.desired++
+			all, healthy := true, true
+			for _, tb := range pp.Backends {
+				b, ok := lb[tb]
+				all = all && ok
+				healthy = healthy && ok && b.Health == providers.HealthHealthy
+			}
+			if all {
+				c.registered++
+			}
+			if healthy {
+				c.healthy++
+				break
+			}
+			if cur := GateCondition(pp.Pod, condType); cur != nil && cur.Status == corev1.ConditionTrue {
+				c.drifted++
+			} else {
+				c.waitingOnLB++
+			}
+		}
+		if pp.State != StateLeaving && pp.State != StateHostNetwork && !HasGate(pp.Pod, condType) {
+			c.withoutGate = append(c.withoutGate, pp.Pod.Name)
+		}
+	}
+	return c
+}
+
+// report sets the group's counts and conditions and emits events for what users must act on.
+func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan Plan, c podCounts, provErr error) {
+	st := &bg.Status
+	gen := bg.Generation
+	st.Desired, st.Registered, st.Healthy, st.Waiting = int32(c.desired), int32(c.registered), int32(c.healthy), int32(c.waiting)
+
+	switch {
+	case len(plan.Problems) > 0:
+		msg := strings.Join(plan.Problems, "; ")
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, false, "InvalidPortBinding", msg)
+		r.Events.Warning(bg, "InvalidPortBinding", "Bind", "%s", msg)
+	case provErr != nil:
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, false, "ProviderError", provErr.Error())
+	case c.healthy == c.desired:
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, true, "BackendsHealthy",
+			fmt.Sprintf("%d of %d backends registered and healthy", c.healthy, c.desired))
+	default:
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, false, "BackendsPending",
+			fmt.Sprintf("%d of %d backends healthy, %d registered, %d waiting for quota", c.healthy, c.desired, c.registered, c.waiting))
+	}
+	if c.waiting > 0 {
+		msg := fmt.Sprintf("%d pods wait for a place: max-backends is %d", c.waiting, ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, true, "PodsWaiting", msg)
+		r.Events.Warning(bg, events.QuotaExceeded, "Bind", "%s", msg)
+	} else {
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, false, "WithinQuota", "every eligible pod has a place")
+		r.Events.Resolved(bg, events.QuotaExceeded)
+	}
+	if provErr != nil {
+		r.reportProviderError(bg, svc, provErr)
+	} else {
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionDegraded, false, "ProviderHealthy", "load balancer calls succeed")
+		r.Events.Resolved(bg, events.ProviderError)
+		r.Events.Resolved(svc, events.ProviderError)
+		r.Events.Resolved(bg, events.TargetNotFound)
+		st.ObservedGeneration = gen
+	}
+	warnPods(r.Events, svc, events.NetworkModeMismatch, c.modeMismatch,
+		fmt.Sprintf("not bound: pod IP outside the %s ranges", bg.Status.NetworkMode))
+	warnPods(r.Events, svc, events.HostNetworkPod, c.hostNetwork, "not bound: hostNetwork pods are never bound to the load balancer")
+	warnPods(r.Events, bg, events.PodWithoutGate, c.withoutGate,
+		"bound without a readiness gate (created while the webhook was unavailable?): rollouts do not wait for the load balancer for")
+}
+
+// reportProviderError marks the group Degraded and tells the Service's owners.
+func (r *Reconciler) reportProviderError(bg *v1alpha1.BackendGroup, svc *corev1.Service, err error) {
+	reason := events.ProviderError
+	if providers.IsNotFound(err) {
+		reason = events.TargetNotFound
+	}
+	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionDegraded, true, reason, err.Error())
+	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionReady, false, reason, err.Error())
+	r.Events.Warning(bg, reason, "Bind", "%s", err.Error())
+	if svc != nil {
+		r.Events.Warning(svc, reason, "Bind", "BackendGroup %s: %s", bg.Name, err.Error())
+	}
+}
+
+// reportNoService marks a group whose Service is missing or selects nothing.
+func (r *Reconciler) reportNoService(bg *v1alpha1.BackendGroup) {
+	msg := fmt.Sprintf("Service %s does not exist or has no selector; the load balancer is left as it is", bg.Spec.ServiceName)
+	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionReady, false, "ServiceNotFound", msg)
+	r.Events.Warning(bg, events.ServiceNotFound, "Bind", "%s", msg)
+}
+
+// warnPods emits one event for a set of pods with the same problem, and
+// clears it when the set is empty. The message changes only with the set.
+func warnPods(rec *events.Recorder, obj client.Object, reason string, pods []string, msg string) {
+	if len(pods) == 0 {
+		rec.Resolved(obj, reason)
+		return
+	}
+	slices.Sort(pods)
+	shown := pods
+	if len(shown) > 10 {
+		shown = shown[:10]
+	}
+	more := ""
+	if len(pods) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(pods)-len(shown))
+	}
+	rec.Warning(obj, reason, "Bind", "%s %d pods: %s%s", msg, len(pods), strings.Join(shown, ", "), more)
+}
+
+func equalStatus(a, b v1alpha1.BackendGroupStatus) bool { return equality.Semantic.DeepEqual(a, b) }
+
+func secondsOf(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -1,0 +1,37 @@
+package events
+
+// Event reasons. They are stable: users and alerts match on them.
+const (
+	// InvalidAnnotation: a lbgate.dev/ annotation of the Service has a bad value.
+	InvalidAnnotation = "InvalidAnnotation"
+	// BackendGroupCreated: an opted-in Service got its BackendGroup.
+	BackendGroupCreated = "BackendGroupCreated"
+	// BackendGroupUpdated: the BackendGroup follows a change of the Service's annotations.
+	BackendGroupUpdated = "BackendGroupUpdated"
+	// BackendGroupDeleted: the Service opted out or was deleted.
+	BackendGroupDeleted = "BackendGroupDeleted"
+	// BackendGroupConflict: a BackendGroup of the Service's name exists and belongs to something else.
+	BackendGroupConflict = "BackendGroupConflict"
+	// BackendsRegistered: pods were registered on a load-balancer target.
+	BackendsRegistered = "BackendsRegistered"
+	// BackendsDraining: leaving pods were set to drain.
+	BackendsDraining = "BackendsDraining"
+	// BackendsDeregistered: backends were removed from a target.
+	BackendsDeregistered = "BackendsDeregistered"
+	// ProviderError: a load-balancer call failed.
+	ProviderError = "ProviderError"
+	// TargetNotFound: the load-balancer target does not exist.
+	TargetNotFound = "TargetNotFound"
+	// QuotaExceeded: pods wait for a place under the backend quota.
+	QuotaExceeded = "QuotaExceeded"
+	// NetworkModeMismatch: pods whose IP is not of the group's network mode are not bound.
+	NetworkModeMismatch = "NetworkModeMismatch"
+	// HostNetworkPod: hostNetwork pods are never bound.
+	HostNetworkPod = "HostNetworkPod"
+	// PodWithoutGate: pods selected by the group carry no readiness gate (created while the webhook was down).
+	PodWithoutGate = "PodWithoutGate"
+	// ServiceNotFound: the BackendGroup's Service does not exist or selects nothing.
+	ServiceNotFound = "ServiceNotFound"
+	// GatesReleased: the group was removed and the remaining pods' gates were set True.
+	GatesReleased = "GatesReleased"
+)

@@ -1,0 +1,215 @@
+// Package service holds the Service controller: an opted-in Service gets a
+// BackendGroup of the same name, owned by it and kept in line with its
+// annotations; opting out or deleting the Service removes the group (whose
+// finalizer then deregisters the backends and releases the gates).
+package service
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/lbgate/lbgate/api/annotations"
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/conditions"
+	"github.com/lbgate/lbgate/controllers/internal/events"
+)
+
+// ServiceLabel on a BackendGroup names the Service it was made for.
+const ServiceLabel = "lbgate.dev/service"
+
+// Reconciler reconciles Services into BackendGroups.
+type Reconciler struct {
+	Client client.Client
+	Events *events.Recorder
+}
+
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=get;update;patch
+
+// Reconcile keeps a Service's BackendGroup in line with its annotations.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	svc := &corev1.Service{}
+	err := r.Client.Get(ctx, req.NamespacedName, svc)
+	if apierrors.IsNotFound(err) {
+		return ctrl.Result{}, r.removeGroup(ctx, req.NamespacedName, nil)
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("service", klog.KObj(svc)))
+	if !svc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.removeGroup(ctx, req.NamespacedName, svc)
+	}
+	optedIn, err := annotations.OptedIn(svc)
+	if err != nil {
+		return ctrl.Result{}, r.rejectAnnotations(ctx, svc, err)
+	}
+	if !optedIn {
+		return ctrl.Result{}, r.removeGroup(ctx, req.NamespacedName, svc)
+	}
+	spec, err := annotations.Parse(svc)
+	if err != nil {
+		return ctrl.Result{}, r.rejectAnnotations(ctx, svc, err)
+	}
+	return ctrl.Result{}, r.ensureGroup(ctx, svc, spec)
+}
+
+// ensureGroup creates or updates the Service's BackendGroup and marks it Accepted.
+func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec v1alpha1.BackendGroupSpec) error {
+	r.Events.Resolved(svc, events.InvalidAnnotation)
+	bg := &v1alpha1.BackendGroup{}
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(svc), bg)
+	switch {
+	case apierrors.IsNotFound(err):
+		bg = &v1alpha1.BackendGroup{ObjectMeta: metav1.ObjectMeta{
+			Name: svc.Name, Namespace: svc.Namespace, Labels: map[string]string{ServiceLabel: svc.Name},
+		}, Spec: spec}
+		if err := controllerutil.SetControllerReference(svc, bg, r.Client.Scheme()); err != nil {
+			return err
+		}
+		if err := r.Client.Create(ctx, bg); err != nil {
+			return fmt.Errorf("creating BackendGroup: %w", err)
+		}
+		log.FromContext(ctx).Info("created backend group", "targets", targets(spec))
+		r.Events.Normal(svc, events.BackendGroupCreated, "Create", "created BackendGroup %s binding %s", bg.Name, targets(spec))
+	case err != nil:
+		return err
+	case !metav1.IsControlledBy(bg, svc):
+		r.Events.Warning(svc, events.BackendGroupConflict, "Create",
+			"BackendGroup %s exists and is not owned by this Service; delete it or rename the Service to bind it", bg.Name)
+		return nil
+	case !bg.DeletionTimestamp.IsZero():
+		return nil // being removed (opt-out and back): the next event recreates it
+	case !equality.Semantic.DeepEqual(bg.Spec, spec):
+		before := bg.DeepCopy()
+		bg.Spec = spec
+		if err := r.Client.Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			return fmt.Errorf("updating BackendGroup: %w", err)
+		}
+		log.FromContext(ctx).Info("updated backend group from annotations", "targets", targets(spec))
+		r.Events.Normal(svc, events.BackendGroupUpdated, "Update", "updated BackendGroup %s: binding %s", bg.Name, targets(spec))
+	}
+	return r.setAccepted(ctx, bg, true, "AnnotationsValid", "the Service's lbgate.dev annotations are valid")
+}
+
+// rejectAnnotations reports bad annotations on the Service and, if the group
+// exists, on its Accepted condition. The group's spec is not touched: the
+// last good binding stays in force.
+func (r *Reconciler) rejectAnnotations(ctx context.Context, svc *corev1.Service, err error) error {
+	var msgs []string
+	for _, e := range annotations.Errors(err) {
+		msgs = append(msgs, e.Error())
+	}
+	if len(msgs) == 0 {
+		msgs = []string{err.Error()}
+	}
+	msg := strings.Join(msgs, "; ")
+	r.Events.Warning(svc, events.InvalidAnnotation, "Bind", "%s; the last good binding stays in force", msg)
+	log.FromContext(ctx).Info("invalid annotations", "problems", msgs)
+	bg := &v1alpha1.BackendGroup{}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(svc), bg); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(bg, svc) {
+		return nil
+	}
+	return r.setAccepted(ctx, bg, false, events.InvalidAnnotation, msg)
+}
+
+// removeGroup deletes the BackendGroup the Service owns, if any.
+func (r *Reconciler) removeGroup(ctx context.Context, key types.NamespacedName, svc *corev1.Service) error {
+	bg := &v1alpha1.BackendGroup{}
+	if err := r.Client.Get(ctx, key, bg); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	owned := bg.Labels[ServiceLabel] == key.Name && hasServiceOwner(bg, key.Name)
+	if svc != nil {
+		owned = metav1.IsControlledBy(bg, svc)
+	}
+	if !owned || !bg.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	if err := r.Client.Delete(ctx, bg); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting BackendGroup: %w", err)
+	}
+	log.FromContext(ctx).Info("deleted backend group", "backendGroup", klog.KObj(bg))
+	if svc != nil {
+		r.Events.Normal(svc, events.BackendGroupDeleted, "Delete", "deleted BackendGroup %s: the Service opted out", bg.Name)
+	}
+	return nil
+}
+
+// setAccepted sets the Accepted condition, the one this controller owns.
+func (r *Reconciler) setAccepted(ctx context.Context, bg *v1alpha1.BackendGroup, ok bool, reason, msg string) error {
+	before := bg.DeepCopy()
+	if !conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionAccepted, ok, reason, msg) {
+		return nil
+	}
+	err := r.Client.Status().Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if err != nil {
+		return fmt.Errorf("setting condition Accepted: %w", err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller: Services with lbgate annotations, and the groups they own.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("service").
+		For(&corev1.Service{}, builder.WithPredicates(hasLBGateAnnotations())).
+		Watches(&v1alpha1.BackendGroup{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &corev1.Service{}, handler.OnlyControllerOwner())).
+		Complete(r)
+}
+
+// hasLBGateAnnotations passes Services that have, or had, a lbgate.dev/ annotation.
+func hasLBGateAnnotations() predicate.Predicate {
+	has := func(o client.Object) bool {
+		for k := range maps.Keys(o.GetAnnotations()) {
+			if strings.HasPrefix(k, v1alpha1.AnnotationPrefix) {
+				return true
+			}
+		}
+		return false
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return has(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return has(e.ObjectOld) || has(e.ObjectNew) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return has(e.Object) },
+		GenericFunc: func(e event.GenericEvent) bool { return has(e.Object) },
+	}
+}
+
+func hasServiceOwner(bg *v1alpha1.BackendGroup, name string) bool {
+	for _, ref := range bg.OwnerReferences {
+		if ref.Kind == "Service" && ref.Name == name && ref.Controller != nil && *ref.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+func targets(spec v1alpha1.BackendGroupSpec) string {
+	parts := make([]string, len(spec.Ports))
+	for i, p := range spec.Ports {
+		parts[i] = fmt.Sprintf("port %d to %s", p.Port, p.Target)
+	}
+	return strings.Join(parts, ", ")
+}
