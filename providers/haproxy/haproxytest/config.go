@@ -1,0 +1,102 @@
+package haproxytest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config describes the HAProxy a test starts. Every backend gets its own
+// frontend on a free 127.0.0.1 port.
+type Config struct {
+	// Backends are backends with a dynamic balance algorithm (roundrobin), an
+	// HTTP check of CheckPath, and no servers: the provider adds them.
+	Backends []string
+	// StaticBackends maps a backend name to a number of slots: a static-rr
+	// backend (HAProxy cannot add servers to it) with
+	// `server-template <SlotPrefix> 1-N 127.0.0.1:1 disabled check`.
+	StaticBackends map[string]int
+	// SlotPrefix names the server-template slots (default "lbgate-").
+	SlotPrefix string
+	// CheckPath is the HTTP check path (default "/healthz").
+	CheckPath string
+	// CheckInterval, Rise and Fall are the default-server check settings
+	// (default 200ms, 2, 2). Servers added at run time do not inherit them.
+	CheckInterval time.Duration
+	Rise, Fall    int
+	// UserSocket adds a second Runtime API socket at level user.
+	UserSocket bool
+	// TCPSocket adds a Runtime API on a free 127.0.0.1 TCP port at level admin.
+	TCPSocket bool
+}
+
+func (c *Config) defaults() {
+	if c.SlotPrefix == "" {
+		c.SlotPrefix = "lbgate-"
+	}
+	if c.CheckPath == "" {
+		c.CheckPath = "/healthz"
+	}
+	if c.CheckInterval == 0 {
+		c.CheckInterval = 200 * time.Millisecond
+	}
+	if c.Rise == 0 {
+		c.Rise = 2
+	}
+	if c.Fall == 0 {
+		c.Fall = 2
+	}
+}
+
+// render writes haproxy.cfg for the given sockets and frontend ports.
+func (c *Config) render(dir string, tcpPort int, frontends map[string]int) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("global")
+	p("    maxconn 4096")
+	p("    stats socket %s/admin.sock level admin mode 600", dir)
+	if c.UserSocket {
+		p("    stats socket %s/user.sock level user mode 600", dir)
+	}
+	if c.TCPSocket {
+		p("    stats socket ipv4@127.0.0.1:%d level admin", tcpPort)
+	}
+	p("    stats timeout 30s")
+	p("    log stderr format raw local0 info")
+	p("")
+	p("defaults")
+	p("    mode http")
+	p("    log global")
+	p("    option dontlog-normal")
+	p("    timeout connect 1s")
+	p("    timeout client 10s")
+	p("    timeout server 10s")
+	p("    timeout check 1s")
+	p("")
+	names := append([]string(nil), c.Backends...)
+	for name := range c.StaticBackends {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p("frontend fe_%s", name)
+		p("    bind 127.0.0.1:%d", frontends[name])
+		p("    default_backend %s", name)
+		p("")
+		p("backend %s", name)
+		slots, static := c.StaticBackends[name]
+		if static {
+			p("    balance static-rr")
+		} else {
+			p("    balance roundrobin")
+		}
+		p("    option httpchk GET %s", c.CheckPath)
+		p("    default-server inter %dms rise %d fall %d", c.CheckInterval.Milliseconds(), c.Rise, c.Fall)
+		if static && slots > 0 {
+			p("    server-template %s 1-%d 127.0.0.1:1 disabled check", c.SlotPrefix, slots)
+		}
+		p("")
+	}
+	return b.String()
+}
