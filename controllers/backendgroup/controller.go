@@ -23,6 +23,7 @@ import (
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/result"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -94,14 +95,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
 	if !bg.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, bg)
+		return result.OnConflictRetry(r.reconcileDelete(ctx, bg))
 	}
 	if controllerutil.AddFinalizer(bg, v1alpha1.FinalizerName) {
 		if err := r.Client.Update(ctx, bg); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+			return result.OnConflictRetry(ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err))
 		}
 	}
-	return r.reconcileNormal(ctx, bg)
+	return result.OnConflictRetry(r.reconcileNormal(ctx, bg))
 }
 
 // reconcileNormal: read pods and the load balancer, plan, apply, flip gates, report.

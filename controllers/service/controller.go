@@ -29,6 +29,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/result"
 )
 
 // ServiceLabel on a BackendGroup names the Service it was made for.
@@ -46,30 +47,34 @@ type Reconciler struct {
 
 // Reconcile keeps a Service's BackendGroup in line with its annotations.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return result.OnConflictRetry(ctrl.Result{}, r.reconcile(ctx, req))
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) error {
 	svc := &corev1.Service{}
 	err := r.Client.Get(ctx, req.NamespacedName, svc)
 	if apierrors.IsNotFound(err) {
-		return ctrl.Result{}, r.removeGroup(ctx, req.NamespacedName, nil)
+		return r.removeGroup(ctx, req.NamespacedName, nil)
 	}
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("service", klog.KObj(svc)))
 	if !svc.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.removeGroup(ctx, req.NamespacedName, svc)
+		return r.removeGroup(ctx, req.NamespacedName, svc)
 	}
 	optedIn, err := annotations.OptedIn(svc)
 	if err != nil {
-		return ctrl.Result{}, r.rejectAnnotations(ctx, svc, err)
+		return r.rejectAnnotations(ctx, svc, err)
 	}
 	if !optedIn {
-		return ctrl.Result{}, r.removeGroup(ctx, req.NamespacedName, svc)
+		return r.removeGroup(ctx, req.NamespacedName, svc)
 	}
 	spec, err := annotations.Parse(svc)
 	if err != nil {
-		return ctrl.Result{}, r.rejectAnnotations(ctx, svc, err)
+		return r.rejectAnnotations(ctx, svc, err)
 	}
-	return ctrl.Result{}, r.ensureGroup(ctx, svc, spec)
+	return r.ensureGroup(ctx, svc, spec)
 }
 
 // ensureGroup creates or updates the Service's BackendGroup and marks it Accepted.

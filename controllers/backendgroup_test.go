@@ -1,0 +1,290 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/providers"
+)
+
+var _ = Describe("BackendGroup controller", func() {
+	var t *testNS
+	BeforeEach(func(ctx SpecContext) { t = newTestNS(ctx) })
+
+	It("holds the gate False while the load balancer says unhealthy and flips it True once healthy", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		pod := t.runPod(ctx, "web-1", "web")
+		a := addr(pod)
+
+		By("registering the pod once its containers are ready; the gate waits for the health check")
+		Eventually(backends(t.target)).Should(ConsistOf(a))
+		Eventually(gateState(ctx, pod, "web")).Should(Equal("False/HealthCheckPending"))
+		Expect(podReady(ctx, pod)()).To(Equal(corev1.ConditionFalse))
+
+		By("keeping it False while the load balancer reports the backend unhealthy")
+		Expect(lb.SetHealth(t.target, a, providers.HealthUnhealthy)).To(BeTrue())
+		Eventually(gateState(ctx, pod, "web")).Should(Equal("False/Unhealthy"))
+		Consistently(gateState(ctx, pod, "web")).Should(Equal("False/Unhealthy"))
+		Expect(podReady(ctx, pod)()).To(Equal(corev1.ConditionFalse))
+		falseSince := gate(ctx, pod, "web").LastTransitionTime
+
+		By("flipping it True when the load balancer says healthy, and the kubelet makes the pod Ready")
+		Expect(lb.SetHealth(t.target, a, providers.HealthHealthy)).To(BeTrue())
+		Eventually(gateState(ctx, pod, "web")).Should(Equal("True/Healthy"))
+		Eventually(podReady(ctx, pod)).Should(Equal(corev1.ConditionTrue))
+		Expect(gate(ctx, pod, "web").LastTransitionTime.Time).NotTo(BeTemporally("<", falseSince.Time))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionReady)).Should(HavePrefix("True/BackendsHealthy"))
+		bg := group(ctx, t.name, "web")
+		Expect([]int32{bg.Status.Desired, bg.Status.Registered, bg.Status.Healthy}).To(Equal([]int32{1, 1, 1}))
+	})
+
+	It("does not register a pod before its containers are ready", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		pod := t.pod("web-1", "web", "web")
+		Expect(k8s.Create(ctx, pod)).To(Succeed())
+		running, err := t.kubelet.RunPod(ctx, client.ObjectKeyFromObject(pod), false)
+		Expect(err).NotTo(HaveOccurred())
+
+		Eventually(gateState(ctx, running, "web")).Should(Equal("False/Registering"))
+		Consistently(backends(t.target)).Should(BeEmpty())
+
+		_, err = t.kubelet.SetContainersReady(ctx, client.ObjectKeyFromObject(pod), true)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(backends(t.target)).Should(ConsistOf(addr(running)))
+	})
+
+	It("writes nothing to a pod whose gate did not change", func(ctx SpecContext) {
+		lb.SetNewBackendHealth(providers.HealthHealthy)
+		DeferCleanup(func() { lb.SetNewBackendHealth(providers.HealthInitial) })
+		t.createService(ctx, "web", nil)
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(podReady(ctx, pod)).Should(Equal(corev1.ConditionTrue))
+		cur := &corev1.Pod{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(pod), cur)).To(Succeed())
+		rv := cur.ResourceVersion
+
+		By("waking the group up several times (resyncs and Service updates)")
+		svc := &corev1.Service{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: t.name, Name: "web"}, svc)).To(Succeed())
+		for i := range 3 {
+			setAnnotation(ctx, svc, "example.com/touch", fmt.Sprint(i))
+		}
+		lb.ResetCalls()
+		Eventually(func() int { return len(lb.CallsOf("List")) }, 10*time.Second).Should(BeNumerically(">=", 2), "two resyncs")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(pod), cur)).To(Succeed())
+		Expect(cur.ResourceVersion).To(Equal(rv), "the pod was written although its gate did not change")
+		Expect(lb.CallsOf("Register")).To(BeEmpty())
+	})
+
+	It("drains a leaving pod at once and deregisters it after the deregistration delay", func(ctx SpecContext) {
+		lb.SetNewBackendHealth(providers.HealthHealthy)
+		DeferCleanup(func() { lb.SetNewBackendHealth(providers.HealthInitial) })
+		t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationDeregistrationDelay: "3s"})
+		keep := t.runPod(ctx, "web-1", "web")
+		leave := t.runPod(ctx, "web-2", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(keep), addr(leave)))
+		Eventually(gateState(ctx, leave, "web")).Should(Equal("True/Healthy"))
+
+		deleted := time.Now()
+		Expect(k8s.Delete(ctx, leave)).To(Succeed()) // bound to a node: stays terminating until the kubelet finishes
+		Eventually(health(t.target, addr(leave))).Should(Equal(providers.HealthDraining))
+		Eventually(backends(t.target), 10*time.Second).Should(ConsistOf(addr(keep)))
+		// deletionTimestamp has whole seconds, so the drain start is known to within a second.
+		Expect(time.Since(deleted)).To(BeNumerically(">=", 2*time.Second), "removed before the deregistration delay")
+		Expect(gate(ctx, leave, "web").Status).To(Equal(corev1.ConditionTrue), "a leaving pod's gate is left alone")
+		Expect(t.kubelet.FinishTermination(ctx, leave)).To(Succeed())
+		Consistently(backends(t.target)).Should(ConsistOf(addr(keep)))
+	})
+
+	It("deregisters a pod that is gone at once", func(ctx SpecContext) {
+		t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationDeregistrationDelay: "1h"})
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
+		Expect(k8s.Delete(ctx, pod, client.GracePeriodSeconds(0))).To(Succeed())
+		Eventually(backends(t.target)).Should(BeEmpty())
+	})
+
+	It("never sends the load balancer a batch larger than its limit", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		var want []netip.AddrPort
+		for i := range 3*batchLimit + 1 {
+			want = append(want, addr(t.runPod(ctx, fmt.Sprintf("web-%d", i), "web")))
+		}
+		Eventually(backends(t.target)).Should(ConsistOf(want))
+		for _, c := range lb.Calls() {
+			if c.Target == t.target {
+				Expect(len(c.Addrs)).To(BeNumerically("<=", batchLimit), "%s call with %d backends", c.Method, len(c.Addrs))
+			}
+		}
+		By("deregistering them all, again in batches")
+		Expect(k8s.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(t.name), client.GracePeriodSeconds(0))).To(Succeed())
+		Eventually(backends(t.target)).Should(BeEmpty())
+		for _, c := range lb.Calls() {
+			if c.Target == t.target {
+				Expect(len(c.Addrs)).To(BeNumerically("<=", batchLimit))
+				Expect(c.Err).NotTo(HaveOccurred())
+			}
+		}
+	})
+
+	It("reports provider errors as Degraded and retries until the load balancer answers", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		unavailable := &providers.UnavailableError{Detail: "connection refused"}
+		lb.FailNext("Register", unavailable, unavailable, unavailable)
+		DeferCleanup(lb.ClearFailures)
+		pod := t.runPod(ctx, "web-1", "web")
+
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionDegraded)).Should(ContainSubstring("True/ProviderError: registering on target %s: load balancer unavailable: connection refused", t.target))
+		Eventually(eventsFor(ctx, t.name, "BackendGroup", "web", "ProviderError")).ShouldNot(BeEmpty())
+		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionDegraded)).Should(HavePrefix("False/ProviderHealthy"))
+		Expect(len(lb.CallsOf("Register"))).To(BeNumerically(">=", 4), "three failures and a success")
+	})
+
+	It("reports a missing target with its name", func(ctx SpecContext) {
+		t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationLoadBalancer: "no-such-backend"})
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionDegraded)).Should(ContainSubstring(`True/TargetNotFound: reading limits of target no-such-backend: target "no-such-backend" not found`))
+		Eventually(eventsFor(ctx, t.name, "Service", "web", "TargetNotFound")).Should(ContainElement(ContainSubstring("no-such-backend")))
+	})
+
+	It("keeps bound pods in place and makes new ones wait under the quota", func(ctx SpecContext) {
+		lb.SetNewBackendHealth(providers.HealthHealthy)
+		DeferCleanup(func() { lb.SetNewBackendHealth(providers.HealthInitial) })
+		t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationMaxBackends: "2"})
+		p1 := t.runPod(ctx, "web-1", "web")
+		p2 := t.runPod(ctx, "web-2", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(p1), addr(p2)))
+		p3 := t.runPod(ctx, "web-3", "web")
+		Eventually(gateState(ctx, p3, "web")).Should(Equal("False/QuotaExceeded"))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionQuotaExceeded)).Should(HavePrefix("True/PodsWaiting"))
+		Consistently(backends(t.target)).Should(ConsistOf(addr(p1), addr(p2)))
+
+		By("binding the waiting pod once a bound one has left")
+		Expect(k8s.Delete(ctx, p1, client.GracePeriodSeconds(0))).To(Succeed())
+		Eventually(backends(t.target)).Should(ConsistOf(addr(p2), addr(p3)))
+		Eventually(gateState(ctx, p3, "web")).Should(Equal("True/Healthy"))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionQuotaExceeded)).Should(HavePrefix("False/WithinQuota"))
+	})
+
+	It("does not bind a pod whose IP is not of the group's network mode", func(ctx SpecContext) {
+		t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationNetworkMode: "global-router"})
+		pod := t.pod("web-1", "web", "web")
+		Expect(k8s.Create(ctx, pod)).To(Succeed())
+		// The suite's global-router range is 127.2.0.0/16; this pod gets a 127.1.x address.
+		running, err := t.kubelet.RunPod(ctx, client.ObjectKeyFromObject(pod), true)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(gateState(ctx, running, "web")).Should(Equal("False/NetworkModeMismatch"))
+		Eventually(eventsFor(ctx, t.name, "Service", "web", "NetworkModeMismatch")).Should(ContainElement(ContainSubstring("web-1")))
+		Consistently(backends(t.target)).Should(BeEmpty())
+	})
+
+	It("keeps a True gate while a restarted load balancer re-checks its re-registered backends", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
+		Expect(lb.SetHealth(t.target, addr(pod), providers.HealthHealthy)).To(BeTrue())
+		Eventually(gateState(ctx, pod, "web")).Should(Equal("True/Healthy"))
+
+		lb.Forget() // the load balancer restarted and lost its runtime backends
+		Eventually(backends(t.target), 10*time.Second).Should(ConsistOf(addr(pod)), "re-registered within a resync")
+		Consistently(gateState(ctx, pod, "web")).Should(Equal("True/Healthy"))
+		Expect(podReady(ctx, pod)()).To(Equal(corev1.ConditionTrue))
+	})
+
+	It("converges after a manager restart without registering anything twice", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		lb.SetLatency(200 * time.Millisecond) // slow load balancer: the restart lands mid-way
+		var pods []*corev1.Pod
+		for i := range 6 {
+			pods = append(pods, t.runPod(ctx, fmt.Sprintf("web-%d", i), "web"))
+		}
+		Eventually(func() int { return len(registerCalls(t.target)) }).Should(BeNumerically(">=", 1))
+		mgr.stop()
+		mgr = startManager()
+		lb.SetLatency(0)
+		var want []netip.AddrPort
+		for _, p := range pods {
+			want = append(want, addr(p))
+		}
+		Eventually(backends(t.target)).Should(ConsistOf(want))
+		lb.SetAllHealthy()
+		for _, p := range pods {
+			Eventually(gateState(ctx, p, "web")).Should(Equal("True/Healthy"))
+		}
+		for a, n := range registerCalls(t.target) {
+			Expect(n).To(Equal(1), "%s registered %d times", a, n)
+		}
+	})
+})
+
+var _ = Describe("Service controller", func() {
+	var t *testNS
+	BeforeEach(func(ctx SpecContext) { t = newTestNS(ctx) })
+
+	It("creates a BackendGroup owned by the Service with the annotations' spec", func(ctx SpecContext) {
+		svc := t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationWeight: "30"})
+		bg := group(ctx, t.name, "web")
+		Expect(bg.OwnerReferences).To(ContainElement(HaveField("UID", svc.UID)))
+		Expect(bg.Spec.Ports).To(Equal([]v1alpha1.PortBinding{{Port: 80, Target: t.target}}))
+		Expect(*bg.Spec.Weight).To(BeEquivalentTo(30))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionAccepted)).Should(HavePrefix("True/AnnotationsValid"))
+	})
+
+	It("keeps the last good binding when an annotation is malformed, and says which", func(ctx SpecContext) {
+		lb.SetNewBackendHealth(providers.HealthHealthy)
+		DeferCleanup(func() { lb.SetNewBackendHealth(providers.HealthInitial) })
+		svc := t.createService(ctx, "web", map[string]string{v1alpha1.AnnotationWeight: "30"})
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(gateState(ctx, pod, "web")).Should(Equal("True/Healthy"))
+
+		setAnnotation(ctx, svc, v1alpha1.AnnotationWeight, "heavy")
+		want := `annotation "lbgate.dev/weight" has invalid value "heavy"`
+		Eventually(eventsFor(ctx, t.name, "Service", "web", "InvalidAnnotation")).Should(ContainElement(ContainSubstring(want)))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionAccepted)).Should(ContainSubstring("False/InvalidAnnotation: " + want))
+		Expect(*group(ctx, t.name, "web").Spec.Weight).To(BeEquivalentTo(30))
+		Consistently(func() []providers.BackendStatus { return lb.Backends(t.target) }).Should(ConsistOf(HaveField("Weight", BeEquivalentTo(30))))
+		Expect(gate(ctx, pod, "web").Status).To(Equal(corev1.ConditionTrue))
+		Expect(eventsFor(ctx, t.name, "Service", "web", "InvalidAnnotation")()).To(HaveLen(1), "one event per distinct problem")
+
+		By("taking the fixed value")
+		setAnnotation(ctx, svc, v1alpha1.AnnotationWeight, "50")
+		Eventually(func() []providers.BackendStatus { return lb.Backends(t.target) }).Should(ConsistOf(HaveField("Weight", BeEquivalentTo(50))))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionAccepted)).Should(HavePrefix("True/AnnotationsValid"))
+	})
+
+	DescribeTable("releases every gate and every backend when the Service leaves",
+		func(ctx SpecContext, leave func(ctx context.Context, svc *corev1.Service)) {
+			svc := t.createService(ctx, "web", nil)
+			healthy := t.runPod(ctx, "web-1", "web")
+			pending := t.runPod(ctx, "web-2", "web")
+			Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
+			Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
+			Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
+			Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
+
+			leave(ctx, svc)
+			Eventually(func() bool {
+				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: t.name, Name: "web"}, &v1alpha1.BackendGroup{}))
+			}).Should(BeTrue())
+			Expect(backends(t.target)()).To(BeEmpty())
+			Expect(gateState(ctx, healthy, "web")()).To(Equal("True/BackendGroupRemoved"))
+			Expect(gateState(ctx, pending, "web")()).To(Equal("True/BackendGroupRemoved"))
+			Eventually(podReady(ctx, pending)).Should(Equal(corev1.ConditionTrue))
+		},
+		Entry("opt-out", func(ctx context.Context, svc *corev1.Service) {
+			setAnnotation(ctx, svc, v1alpha1.AnnotationDirectAccess, "false")
+		}),
+		Entry("Service deletion", func(ctx context.Context, svc *corev1.Service) {
+			Expect(k8s.Delete(ctx, svc)).To(Succeed())
+		}),
+	)
+})

@@ -1,0 +1,231 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/e2e/kubelet"
+	"github.com/lbgate/lbgate/providers"
+)
+
+// testNS is one spec's namespace, its kubelet stub and its load-balancer target.
+type testNS struct {
+	name    string
+	target  string
+	kubelet *kubelet.Stub
+}
+
+// newTestNS creates a namespace, a target on the fake load balancer, and a
+// kubelet stub that keeps the namespace's pods' Ready conditions.
+func newTestNS(ctx context.Context) *testNS {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "lbgate-test-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	t := &testNS{name: ns.Name, target: "be-" + ns.Name, kubelet: kubelet.NewStub(k8s, "node-1")}
+	lb.AddTarget(t.target)
+	runCtx, cancel := context.WithCancel(suite)
+	go t.kubelet.Run(runCtx, ns.Name)
+	DeferCleanup(cancel)
+	return t
+}
+
+// service returns an opted-in Service named name selecting app=name, port 80 to the pod port "http".
+func (t *testNS) service(name string, annotations map[string]string) *corev1.Service {
+	ann := map[string]string{
+		v1alpha1.AnnotationDirectAccess:        "true",
+		v1alpha1.AnnotationLoadBalancer:        t.target,
+		v1alpha1.AnnotationDeregistrationDelay: "1s",
+	}
+	for k, v := range annotations {
+		ann[k] = v
+	}
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: name, Annotations: ann},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": name},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+		},
+	}
+}
+
+// createService creates an opted-in Service and waits for its BackendGroup.
+func (t *testNS) createService(ctx context.Context, name string, annotations map[string]string) *corev1.Service {
+	svc := t.service(name, annotations)
+	Expect(k8s.Create(ctx, svc)).To(Succeed())
+	Eventually(func() error {
+		return k8s.Get(ctx, client.ObjectKey{Namespace: t.name, Name: name}, &v1alpha1.BackendGroup{})
+	}).Should(Succeed())
+	return svc
+}
+
+// pod returns a pod for app with the gate of group bg and a container port "http" 8080.
+func (t *testNS) pod(name, app, bg string) *corev1.Pod {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: name, Labels: map[string]string{"app": app}},
+		Spec: corev1.PodSpec{
+			NodeName: "node-1",
+			Containers: []corev1.Container{{
+				Name: "app", Image: "example/app:v1",
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+			}},
+		},
+	}
+	if bg != "" {
+		pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType(bg))}}
+	}
+	return pod
+}
+
+// runPod creates a pod for app gated by group app and has the kubelet stub run it with ready containers.
+func (t *testNS) runPod(ctx context.Context, name, app string) *corev1.Pod {
+	pod := t.pod(name, app, app)
+	Expect(k8s.Create(ctx, pod)).To(Succeed())
+	running, err := t.kubelet.RunPod(ctx, client.ObjectKeyFromObject(pod), true)
+	Expect(err).NotTo(HaveOccurred())
+	return running
+}
+
+// addr is the pod's backend address on port 8080.
+func addr(pod *corev1.Pod) netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr(pod.Status.PodIP), 8080)
+}
+
+// gate reads the pod's gate condition of group bg (nil when absent).
+func gate(ctx context.Context, pod *corev1.Pod, bg string) *corev1.PodCondition {
+	cur := &corev1.Pod{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
+		return nil
+	}
+	for _, c := range cur.Status.Conditions {
+		if string(c.Type) == v1alpha1.GateConditionType(bg) {
+			return &c
+		}
+	}
+	return nil
+}
+
+// gateState renders a gate as "Status/Reason" for matchers ("" when absent).
+func gateState(ctx context.Context, pod *corev1.Pod, bg string) func() string {
+	return func() string {
+		c := gate(ctx, pod, bg)
+		if c == nil {
+			return ""
+		}
+		return string(c.Status) + "/" + c.Reason
+	}
+}
+
+// podReady reads the pod's Ready condition status.
+func podReady(ctx context.Context, pod *corev1.Pod) func() corev1.ConditionStatus {
+	return func() corev1.ConditionStatus {
+		cur := &corev1.Pod{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
+			return ""
+		}
+		for _, c := range cur.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				return c.Status
+			}
+		}
+		return ""
+	}
+}
+
+// backends lists the addresses the fake load balancer holds for a target.
+func backends(target string) func() []netip.AddrPort {
+	return func() []netip.AddrPort {
+		var out []netip.AddrPort
+		for _, b := range lb.Backends(target) {
+			out = append(out, b.Addr)
+		}
+		return out
+	}
+}
+
+// health reads one backend's health on the fake load balancer.
+func health(target string, a netip.AddrPort) func() providers.Health {
+	return func() providers.Health {
+		for _, b := range lb.Backends(target) {
+			if b.Addr == a {
+				return b.Health
+			}
+		}
+		return ""
+	}
+}
+
+// group reads a BackendGroup.
+func group(ctx context.Context, ns, name string) *v1alpha1.BackendGroup {
+	bg := &v1alpha1.BackendGroup{}
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, bg)).To(Succeed())
+	return bg
+}
+
+// condition renders a group condition as "Status/Reason: message".
+func condition(ctx context.Context, ns, name, condType string) func() string {
+	return func() string {
+		bg := &v1alpha1.BackendGroup{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, bg); err != nil {
+			return err.Error()
+		}
+		for _, c := range bg.Status.Conditions {
+			if c.Type == condType {
+				return fmt.Sprintf("%s/%s: %s", c.Status, c.Reason, c.Message)
+			}
+		}
+		return ""
+	}
+}
+
+// eventsFor lists the notes of events about an object with a reason.
+func eventsFor(ctx context.Context, ns, kind, name, reason string) func() []string {
+	return func() []string {
+		list := &eventsv1.EventList{}
+		if err := k8s.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return nil
+		}
+		var out []string
+		for _, e := range list.Items {
+			if e.Regarding.Kind == kind && e.Regarding.Name == name && e.Reason == reason {
+				out = append(out, e.Note)
+			}
+		}
+		return out
+	}
+}
+
+// registerCalls counts how many Register calls carried each address of a target.
+func registerCalls(target string) map[netip.AddrPort]int {
+	out := map[netip.AddrPort]int{}
+	for _, c := range lb.CallsOf("Register") {
+		if c.Target != target || c.Err != nil {
+			continue
+		}
+		for _, a := range c.Addrs {
+			out[a]++
+		}
+	}
+	return out
+}
+
+// setAnnotation changes one annotation of a Service.
+func setAnnotation(ctx context.Context, svc *corev1.Service, key, value string) {
+	cur := &corev1.Service{}
+	Expect(k8s.Get(ctx, client.ObjectKeyFromObject(svc), cur)).To(Succeed())
+	before := cur.DeepCopy()
+	if value == "" {
+		delete(cur.Annotations, key)
+	} else {
+		cur.Annotations[key] = value
+	}
+	Expect(k8s.Patch(ctx, cur, client.MergeFrom(before))).To(Succeed())
+}
