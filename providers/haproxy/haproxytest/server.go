@@ -6,13 +6,15 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
 
 // Server is a tiny HTTP backend, standing in for a pod: every path answers
 // 200 with the server's name, except /healthz, which answers 200 or 500 as
-// set by SetHealthy.
+// set by SetHealthy, and /hold, which answers only after Release (a
+// long-lived session).
 type Server struct {
 	// Name is what the server answers with.
 	Name string
@@ -24,6 +26,8 @@ type Server struct {
 	checks  atomic.Int64
 	srv     *http.Server
 	done    chan struct{}
+	release chan struct{}
+	once    sync.Once
 }
 
 // StartServer starts a healthy server on ip (127.0.0.0/8) and a free port,
@@ -37,7 +41,7 @@ func StartServer(t testing.TB, name string, ip netip.Addr) *Server {
 	if err != nil {
 		t.Fatalf("listen on %s: %v", ip, err)
 	}
-	s := &Server{Name: name, Addr: l.Addr().(*net.TCPAddr).AddrPort(), done: make(chan struct{})}
+	s := &Server{Name: name, Addr: l.Addr().(*net.TCPAddr).AddrPort(), done: make(chan struct{}), release: make(chan struct{})}
 	s.healthy.Store(true)
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve)}
 	go func() {
@@ -61,8 +65,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hits.Add(1)
+	if r.URL.Path == "/hold" {
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	fmt.Fprint(w, s.Name)
 }
+
+// Release lets every /hold request, current and future, answer.
+func (s *Server) Release() { s.once.Do(func() { close(s.release) }) }
 
 // SetHealthy switches /healthz between 200 (true) and 500 (false).
 func (s *Server) SetHealthy(ok bool) { s.healthy.Store(ok) }

@@ -1,0 +1,74 @@
+// Package haproxy is the lbgate provider for a real HAProxy (2.6, Debian's
+// package), driven over its Runtime API (`stats socket ... level admin`).
+//
+// A target id is an HAProxy backend name; the backend must exist in
+// haproxy.cfg. HAProxy's own health checks decide health.
+//
+// # Slots
+//
+// The provider never deletes a server: `del server` can crash HAProxy 2.6
+// (segfault) when it runs shortly after the server's application stopped
+// under traffic. Instead each backend has a pool of server slots named
+// <prefix><n> (default prefix "lbgate-"). A slot holds one pod address or is
+// free; the pool grows with `add server` when no slot is free, and a slot
+// is reused by re-addressing it (`set server B/S addr IP port P`).
+// Slots may also come from the configuration
+// (`server-template lbgate- 1-N 127.0.0.1:1 disabled check`), which is the
+// only way to give backends with a static balance algorithm (static-rr,
+// map-based hashing) a pool, since HAProxy refuses `add server` there.
+//
+// # State lives in HAProxy
+//
+// The provider remembers nothing: a slot's address and port say which pod it
+// holds, and its flags say where it is:
+//
+//	maintenance                    free
+//	drain, checks on               registering: checked, no new traffic
+//	ready                          registered: takes traffic when up
+//	drain, checks off              draining (Drain, or Deregister waiting for sessions)
+//
+// Register puts a pod into a free slot with: addr, weight, `enable health`,
+// `state drain`, `health down`. Drain keeps traffic away while HAProxy
+// checks the new address. `health down` is needed because a slot leaving
+// maintenance is counted up at once, with the check result of its previous
+// address (a reused slot says L7OK for a pod it never checked); forced down,
+// it needs rise passing checks on the new address to be up again. Once
+// HAProxy reports the slot up with a passed check (L4OK/L7OK, never INI),
+// the next List or Register sets it `state ready` and reports it Healthy.
+//
+// Drain sets `state drain` and `disable health`. Deregister does the same,
+// then parks the slot in maintenance as soon as HAProxy counts no session on
+// it (scur 0); until then the slot stays draining and listed as Draining,
+// and a later Deregister parks it.
+//
+// After an HAProxy restart or reload, runtime-added slots are gone and
+// template slots are back in maintenance, so List returns nothing for the
+// target and the caller registers again.
+//
+// # Health
+//
+// A registered slot's health is HAProxy's: Healthy once up after a passed
+// check, Unhealthy when down after a failed one (Reason is HAProxy's words,
+// such as "L7STS/500 (DOWN)"), Initial while no check has decided, Draining
+// for drained slots or soft-stopping servers, Unused when someone turned the
+// slot's checks off.
+//
+// # Health-check settings
+//
+// HAProxy 2.6 takes a server's check interval, rise and fall only at
+// `add server` (no Runtime API command changes them; `set server` can change
+// only the check's address, port and agent). The provider therefore writes
+// them into slots it adds and into their names (<prefix><n>-i<ms>r<rise>f<fall>),
+// and reuses a free slot for a target only when the settings match, unless
+// the backend cannot grow. The check protocol and path (`option httpchk`,
+// `tcp-check`) and `timeout check` are per backend in haproxy.cfg: a
+// target's Protocol, Path and Timeout are not honoured per server.
+//
+// # Batches
+//
+// Register, Drain and List are one read and at most one write round trip;
+// Deregister reads once more after draining. Each write is one line of
+// ';'-separated commands on one connection. Calls on one target are
+// serialised inside the process, because the Runtime API has no
+// compare-and-set.
+package haproxy

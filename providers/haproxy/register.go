@@ -1,0 +1,201 @@
+package haproxy
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/lbgate/lbgate/providers"
+)
+
+// Register puts each backend into a slot of the target backend, in one read
+// and one pipelined write. A new backend's slot is re-addressed (or added),
+// forced down, and left in drain with checks on: HAProxy checks it but sends
+// it no traffic. List moves it to ready once HAProxy says the check passed.
+// A backend that holds a slot already only gets its weight updated (and a
+// drained one is checked again).
+func (p *Provider) Register(ctx context.Context, target providers.Target, backends []providers.Backend) error {
+	if len(backends) == 0 {
+		return nil
+	}
+	if len(backends) > p.opts.MaxBatch {
+		return &providers.QuotaError{Target: target.ID, Limit: p.opts.MaxBatch, Want: len(backends), Detail: "batch larger than the provider's MaxBatch"}
+	}
+	for _, b := range backends {
+		if !b.Addr.IsValid() || b.Addr.Port() == 0 {
+			return fmt.Errorf("haproxy: backend %s has no valid address and port", b)
+		}
+	}
+	defer p.locks.lock(target.ID)()
+	v, err := p.snapshot(ctx, target.ID, true)
+	if err != nil {
+		return err
+	}
+	cmds, err := planRegister(v, backends, p.settings(target.HealthCheck))
+	if err != nil {
+		return err
+	}
+	return p.apply(ctx, target.ID, cmds)
+}
+
+// planRegister computes the commands that register backends on a backend as
+// seen in v. It fails with a QuotaError, before any change, when the
+// backend has no room for all new backends.
+func planRegister(v *view, backends []providers.Backend, want checkSettings) ([]string, error) {
+	desired := map[netip.AddrPort]providers.Backend{}
+	var order []netip.AddrPort
+	for _, b := range backends {
+		if _, ok := desired[b.Addr]; !ok {
+			order = append(order, b.Addr)
+		}
+		desired[b.Addr] = b
+	}
+	held := v.registered()
+	var cmds []string
+	var fresh []providers.Backend
+	for _, a := range order {
+		b := desired[a]
+		if s, ok := held[a.String()]; ok {
+			cmds = append(cmds, updateSlot(v, s, weight(b.Weight))...)
+		} else {
+			fresh = append(fresh, b)
+		}
+	}
+	if len(fresh) == 0 {
+		return cmds, nil
+	}
+	picks, err := pickSlots(v, fresh, want, len(held))
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range fresh {
+		cmds = append(cmds, fillSlot(v, picks[i], b, want)...)
+	}
+	return cmds, nil
+}
+
+// updateSlot is Register on a backend that holds a slot already.
+func updateSlot(v *view, s *slot, w int) []string {
+	var cmds []string
+	if s.Weight != w {
+		cmds = append(cmds, v.cmd(s, "weight %d", w))
+	}
+	switch s.phase() {
+	case phaseDraining:
+		// Wanted again: check it afresh before it takes traffic.
+		cmds = append(cmds, enableHealth(v, s), v.cmd(s, "health down"))
+	case phaseRegistering:
+		if s.passed() {
+			cmds = append(cmds, v.cmd(s, "state ready"))
+		}
+	case phaseActive:
+		if !s.Check.Enabled() {
+			cmds = append(cmds, enableHealth(v, s))
+		}
+	}
+	return cmds
+}
+
+// pick is the slot chosen for a new backend: an existing free slot, or a
+// name to add.
+type pick struct {
+	slot *slot
+	add  slotName
+}
+
+// pickSlots chooses a slot for each fresh backend, preferring (1) a free
+// slot that last held the same address with the same check settings, (2) the
+// free slot with matching settings idle the longest, (3) a new slot, (4) any
+// free slot with a check (settings may differ: the backend cannot grow).
+func pickSlots(v *view, fresh []providers.Backend, want checkSettings, held int) ([]pick, error) {
+	var free []*slot
+	for i := range v.slots {
+		s := &v.slots[i]
+		if s.phase() == phaseFree && s.Check.Configured() {
+			free = append(free, s)
+		}
+	}
+	// Longest idle first, so a slot that just let go of a pod is reused last.
+	sort.SliceStable(free, func(i, j int) bool { return free[i].SinceChange > free[j].SinceChange })
+	used := map[*slot]bool{}
+	take := func(ok func(*slot) bool) *slot {
+		for _, s := range free {
+			if !used[s] && ok(s) {
+				used[s] = true
+				return s
+			}
+		}
+		return nil
+	}
+	matches := func(s *slot) bool { return s.name.HasSettings && s.name.Settings == want }
+	next, added := v.nextNum(), 0
+	picks := make([]pick, len(fresh))
+	short := 0
+	for i, b := range fresh {
+		if s := take(func(s *slot) bool { return matches(s) && s.AddrPort() == b.Addr }); s != nil {
+			picks[i].slot = s
+		} else if s := take(matches); s != nil {
+			picks[i].slot = s
+		} else if v.canGrow && (v.maxSlots == 0 || len(v.slots)+added < v.maxSlots) {
+			picks[i].add = slotName{Num: next + added, Settings: want, HasSettings: true}
+			added++
+		} else if s := take(func(*slot) bool { return true }); s != nil {
+			picks[i].slot = s
+		} else {
+			short++
+		}
+	}
+	if short > 0 {
+		return nil, v.quotaError(v.capacity(), held+len(fresh))
+	}
+	return picks, nil
+}
+
+// fillSlot is the command sequence that gives a slot a new backend without
+// it taking traffic before its check passes: address, weight, checks on,
+// drain (leaving maintenance makes HAProxy count it up at once, with the
+// previous address's check result), then forced down so that "up" again
+// needs rise passing checks on the new address.
+func fillSlot(v *view, pk pick, b providers.Backend, want checkSettings) []string {
+	w := weight(b.Weight)
+	var cmds []string
+	s := pk.slot
+	if s == nil {
+		s = &slot{ServerState: ServerState{Name: pk.add.format(v.prefix)}}
+		cmds = append(cmds, fmt.Sprintf("add server %s/%s %s weight %d %s", v.backend, s.Name, b.Addr, w, want.keywords()))
+	} else {
+		if s.AddrPort() != b.Addr {
+			cmds = append(cmds, v.cmd(s, "addr %s port %d", b.Addr.Addr(), b.Addr.Port()))
+		}
+		if s.Weight != w {
+			cmds = append(cmds, v.cmd(s, "weight %d", w))
+		}
+	}
+	return append(cmds,
+		enableHealth(v, s),
+		v.cmd(s, "state drain"),
+		v.cmd(s, "health down"),
+	)
+}
+
+func enableHealth(v *view, s *slot) string {
+	return fmt.Sprintf("enable health %s/%s", v.backend, s.Name)
+}
+
+// weight maps the provider's 0-100 weight onto HAProxy's 0-256.
+func weight(w int32) int {
+	return int(min(max(w, 0), 256))
+}
+
+// apply runs commands in one round trip and returns the first failure, typed.
+func (p *Provider) apply(ctx context.Context, target string, cmds []string) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	reply, err := p.client.Run(ctx, cmds...)
+	if err != nil {
+		return err
+	}
+	return p.typedError(target, reply.Err())
+}

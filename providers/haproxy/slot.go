@@ -1,0 +1,108 @@
+package haproxy
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// checkSettings are the per-server health-check settings HAProxy 2.6 takes
+// only when a server is created (`add server ... check inter rise fall`); the
+// Runtime API cannot change them later.
+type checkSettings struct {
+	Interval time.Duration
+	Rise     int
+	Fall     int
+}
+
+// keywords renders the settings as `add server` keywords.
+func (c checkSettings) keywords() string {
+	return fmt.Sprintf("check inter %dms rise %d fall %d", c.Interval.Milliseconds(), c.Rise, c.Fall)
+}
+
+// slotName is a parsed server name of the provider's slot pool:
+// <prefix><n> for slots from the configuration (server-template), or
+// <prefix><n>-i<ms>r<rise>f<fall> for slots the provider added, so a slot's
+// check settings can be read back from HAProxy (show servers state has no
+// interval column).
+type slotName struct {
+	Num         int
+	Settings    checkSettings
+	HasSettings bool
+}
+
+var slotSuffix = regexp.MustCompile(`^([0-9]+)(?:-i([0-9]+)r([0-9]+)f([0-9]+))?$`)
+
+// parseSlotName reports whether name belongs to the pool with the given prefix.
+func parseSlotName(prefix, name string) (slotName, bool) {
+	if len(name) <= len(prefix) || name[:len(prefix)] != prefix {
+		return slotName{}, false
+	}
+	m := slotSuffix.FindStringSubmatch(name[len(prefix):])
+	if m == nil {
+		return slotName{}, false
+	}
+	var s slotName
+	s.Num, _ = strconv.Atoi(m[1])
+	if m[2] != "" {
+		ms, _ := strconv.Atoi(m[2])
+		s.Settings.Rise, _ = strconv.Atoi(m[3])
+		s.Settings.Fall, _ = strconv.Atoi(m[4])
+		s.Settings.Interval = time.Duration(ms) * time.Millisecond
+		s.HasSettings = true
+	}
+	return s, true
+}
+
+// format renders the slot name with the given prefix.
+func (s slotName) format(prefix string) string {
+	if !s.HasSettings {
+		return prefix + strconv.Itoa(s.Num)
+	}
+	return fmt.Sprintf("%s%d-i%dr%df%d", prefix, s.Num, s.Settings.Interval.Milliseconds(), s.Settings.Rise, s.Settings.Fall)
+}
+
+// slot is one server of a backend's pool: HAProxy's state of it, its
+// counters and its parsed name.
+type slot struct {
+	ServerState
+	Stat StatRow
+	name slotName
+}
+
+// phase is where a slot is in its life, read from HAProxy's flags alone.
+type phase int
+
+const (
+	// phaseFree: in maintenance, holds no backend.
+	phaseFree phase = iota
+	// phaseRegistering: drain with checks on, waiting for its check to pass.
+	phaseRegistering
+	// phaseActive: ready, takes traffic when up.
+	phaseActive
+	// phaseDraining: drain with checks off, on its way out.
+	phaseDraining
+)
+
+// phase derives the slot's phase. The provider keeps no memory, so the
+// flags carry the meaning: Register leaves a slot in drain with checks
+// enabled, Drain and Deregister turn checks off, and maintenance means free.
+func (s slot) phase() phase {
+	switch {
+	case s.Admin.Maint():
+		return phaseFree
+	case s.Admin.Drain() && s.Check.Enabled():
+		return phaseRegistering
+	case s.Admin.Drain():
+		return phaseDraining
+	}
+	return phaseActive
+}
+
+// passed reports whether a registering slot passed its checks: HAProxy says
+// up and the last check passed. Register forces the slot down when it takes
+// a new address, so "up" here means rise checks passed for that address.
+func (s slot) passed() bool {
+	return s.Op.Up() && s.CheckStatus.Passed()
+}
