@@ -19,6 +19,7 @@ import (
 	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/providers"
 	"github.com/lbgate/lbgate/providers/fake"
+	providermetrics "github.com/lbgate/lbgate/providers/metrics"
 )
 
 func main() {
@@ -73,7 +74,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Config{Provider: provider, BackendGroup: bgOpts}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Provider: providermetrics.Wrap(provider), BackendGroup: bgOpts}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -173,6 +173,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.Events.Forget(bg.UID)
+	forgetCounts(bg)
 	log.FromContext(ctx).Info("backend group removed", "releasedGates", released)
 	return ctrl.Result{}, nil
 }

@@ -88,6 +88,7 @@ func (r *Reconciler) writeGate(ctx context.Context, pod *corev1.Pod, condType st
 	if err != nil {
 		return err
 	}
+	recordGateWrite(pod, next)
 	log.FromContext(ctx).V(1).Info("gate updated", "pod", pod.Name, "status", next.Status, "reason", next.Reason)
 	return nil
 }

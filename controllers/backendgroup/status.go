@@ -72,6 +72,7 @@ func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan
 	st := &bg.Status
 	gen := bg.Generation
 	st.Desired, st.Registered, st.Healthy, st.Waiting = int32(c.desired), int32(c.registered), int32(c.healthy), int32(c.waiting)
+	recordCounts(bg)
 
 	switch {
 	case len(plan.Problems) > 0:
