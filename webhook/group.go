@@ -1,0 +1,51 @@
+package webhook
+
+import (
+	"context"
+	"time"
+)
+
+// Group is what the webhook needs to know of one BackendGroup.
+type Group struct {
+	// Name is the BackendGroup's name; the gate is backend.lbgate.dev/<Name>.
+	Name string
+	// Selector is the spec.selector of the group's Service. Like a Service's,
+	// a nil or empty selector selects no pod.
+	Selector map[string]string
+	// PreStopDelay is the Service's lbgate.dev/prestop-delay; 0 means off.
+	PreStopDelay time.Duration
+}
+
+// Selects reports whether the group's selector picks a pod with these labels.
+func (g Group) Selects(podLabels map[string]string) bool {
+	return selects(g.Selector, podLabels)
+}
+
+// selects is Service selector semantics: every pair present, empty matches nothing.
+func selects(selector, podLabels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if got, ok := podLabels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// GroupLister finds the BackendGroups in force in a namespace. The operator
+// implements it from its informer cache (no API round trip): BackendGroups
+// not being deleted, each with its Service's selector and prestop delay.
+// It must be fast and safe for concurrent use.
+type GroupLister interface {
+	GroupsFor(ctx context.Context, namespace string) ([]Group, error)
+}
+
+// GroupListerFunc adapts a function to GroupLister.
+type GroupListerFunc func(ctx context.Context, namespace string) ([]Group, error)
+
+// GroupsFor calls f.
+func (f GroupListerFunc) GroupsFor(ctx context.Context, namespace string) ([]Group, error) {
+	return f(ctx, namespace)
+}
