@@ -19,16 +19,11 @@ import (
 // leaving pods, remove what is due, then register new pods, each in batches no
 // larger than the provider's limit. It returns the load balancer's view after
 // the calls that succeeded, and the first error (after trying every target).
-func (r *Reconciler) apply(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus) (map[TargetBackend]providers.BackendStatus, error) {
+func (r *Reconciler) apply(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus, limits map[string]providers.Limits) (map[TargetBackend]providers.BackendStatus, error) {
 	lb := indexRegistered(registered)
 	var errs []error
 	for _, target := range targetsOf(bg) {
-		limits, err := r.Provider.Limits(ctx, target)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reading limits of target %s: %w", target, err))
-			continue
-		}
-		if err := r.applyTarget(ctx, bg, target, limits.MaxBatch, plan, lb); err != nil {
+		if err := r.applyTarget(ctx, bg, target, limits[target].MaxBatch, plan, lb); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -120,7 +120,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		r.reportNoService(bg)
 		return ctrl.Result{}, r.patchStatus(ctx, before, bg)
 	}
-	registered, quota, provErr := r.observe(ctx, bg)
+	registered, limits, quota, provErr := r.observe(ctx, bg)
 	if provErr != nil {
 		r.reportProviderError(bg, svc, provErr)
 		if err := r.patchStatus(ctx, before, bg); err != nil {
@@ -132,7 +132,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		Spec: bg.Spec, Mode: mode, CIDRs: opts.CIDRs[mode], Service: svc, Pods: selected,
 		Registered: registered, MaxBackends: quota, Now: opts.Now(),
 	})
-	lbView, provErr := r.apply(ctx, bg, plan, registered)
+	lbView, provErr := r.apply(ctx, bg, plan, registered, limits)
 	gateErr := r.syncGates(ctx, bg, plan, lbView, others)
 	counts := countPods(plan, lbView, v1alpha1.GateConditionType(bg.Name))
 	r.report(bg, svc, plan, counts, provErr)
@@ -208,28 +208,26 @@ func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (*core
 	return svc, selected, others, nil
 }
 
-// observe lists every target of the group and works out the quota in force.
-func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, int, error) {
+// observe lists every target of the group with its limits, and works out the quota in force.
+func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, map[string]providers.Limits, int, error) {
 	quota := int(ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
 	registered := map[string][]providers.BackendStatus{}
-	for _, pb := range bg.Spec.Ports {
-		if _, seen := registered[pb.Target]; seen {
-			continue
-		}
-		limits, err := r.Provider.Limits(ctx, pb.Target)
+	limits := map[string]providers.Limits{}
+	for _, target := range targetsOf(bg) {
+		l, err := r.Provider.Limits(ctx, target)
 		if err != nil {
-			return nil, 0, fmt.Errorf("reading limits of target %s: %w", pb.Target, err)
+			return nil, nil, 0, fmt.Errorf("reading limits of target %s: %w", target, err)
 		}
-		if limits.MaxBackends > 0 && limits.MaxBackends < quota {
-			quota = limits.MaxBackends
+		if l.MaxBackends > 0 && l.MaxBackends < quota {
+			quota = l.MaxBackends
 		}
-		list, err := r.Provider.List(ctx, pb.Target)
+		list, err := r.Provider.List(ctx, target)
 		if err != nil {
-			return nil, 0, fmt.Errorf("listing target %s: %w", pb.Target, err)
+			return nil, nil, 0, fmt.Errorf("listing target %s: %w", target, err)
 		}
-		registered[pb.Target] = list
+		registered[target], limits[target] = list, l
 	}
-	return registered, quota, nil
+	return registered, limits, quota, nil
 }
 
 // next says when to look again: soon while a gate waits for the load

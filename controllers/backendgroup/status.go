@@ -80,7 +80,7 @@ func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan
 		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, false, "InvalidPortBinding", msg)
 		r.Events.Warning(bg, "InvalidPortBinding", "Bind", "%s", msg)
 	case provErr != nil:
-		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, false, "ProviderError", provErr.Error())
+		// reportProviderError below sets Ready with the error.
 	case c.healthy == c.desired:
 		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, true, "BackendsHealthy",
 			fmt.Sprintf("%d of %d backends registered and healthy", c.healthy, c.desired))
