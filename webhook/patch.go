@@ -3,7 +3,10 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
@@ -32,5 +35,28 @@ func patchResponse(original, mutated *corev1.Pod) (admission.Response, error) {
 		}
 		return admission.Response{}, fmt.Errorf("compute JSON patch: %s", msg)
 	}
+	sortPatch(resp.Patches)
 	return resp, nil
+}
+
+// sortPatch puts the operations in a stable order: jsonpatch emits the
+// differences between object keys in map order, which changes from call to
+// call. Operations are ordered by their path up to the first array index;
+// those sharing that prefix come from one diff and keep their relative order
+// (which matters inside an array), and the others touch disjoint subtrees.
+func sortPatch(ops []jsonpatch.JsonPatchOperation) {
+	slices.SortStableFunc(ops, func(a, b jsonpatch.JsonPatchOperation) int {
+		return strings.Compare(objectPrefix(a.Path), objectPrefix(b.Path))
+	})
+}
+
+// objectPrefix is path up to, not including, its first numeric segment.
+func objectPrefix(path string) string {
+	segments := strings.Split(path, "/")
+	for i, seg := range segments {
+		if seg != "" && strings.Trim(seg, "0123456789") == "" {
+			return strings.Join(segments[:i], "/")
+		}
+	}
+	return path
 }
