@@ -31,6 +31,7 @@ type options struct {
 	logFormat         string
 	haproxyRuntimeAPI string
 	haproxyTimeout    time.Duration
+	webhook           webhookOptions
 }
 
 func (o *options) bind(fs *flag.FlagSet) {

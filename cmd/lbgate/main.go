@@ -25,6 +25,7 @@ import (
 func main() {
 	var o options
 	o.bind(flag.CommandLine)
+	o.webhook.bind(flag.CommandLine)
 	flag.Parse()
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "lbgate:", err)
@@ -75,6 +76,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Config{Provider: providermetrics.Wrap(provider), BackendGroup: bgOpts}); err != nil {
+		return err
+	}
+	if err := setupWebhook(ctx, mgr, o.webhook); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
