@@ -16,6 +16,8 @@
 // (`server-template lbgate- 1-N 127.0.0.1:1 disabled check`), which is the
 // only way to give backends with a static balance algorithm (static-rr,
 // map-based hashing) a pool, since HAProxy refuses `add server` there.
+// Such a backend also takes only weight 0 or the slot's configured weight,
+// so there a backend's weight is all (any weight above 0) or nothing.
 //
 // # State lives in HAProxy
 //

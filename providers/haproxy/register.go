@@ -57,7 +57,7 @@ func planRegister(v *view, backends []providers.Backend, want checkSettings) ([]
 	for _, a := range order {
 		b := desired[a]
 		if s, ok := held[a.String()]; ok {
-			cmds = append(cmds, updateSlot(v, s, weight(b.Weight))...)
+			cmds = append(cmds, updateSlot(v, s, v.weight(s, b.Weight))...)
 		} else {
 			fresh = append(fresh, b)
 		}
@@ -158,9 +158,9 @@ func pickSlots(v *view, fresh []providers.Backend, want checkSettings, held int)
 // previous address's check result), then forced down so that "up" again
 // needs rise passing checks on the new address.
 func fillSlot(v *view, pk pick, b providers.Backend, want checkSettings) []string {
-	w := weight(b.Weight)
 	var cmds []string
 	s := pk.slot
+	w := v.weight(s, b.Weight)
 	if s == nil {
 		s = &slot{ServerState: ServerState{Name: pk.add.format(v.prefix)}}
 		cmds = append(cmds, fmt.Sprintf("add server %s/%s %s weight %d %s", v.backend, s.Name, b.Addr, w, want.keywords()))
@@ -183,9 +183,15 @@ func enableHealth(v *view, s *slot) string {
 	return fmt.Sprintf("enable health %s/%s", v.backend, s.Name)
 }
 
-// weight maps the provider's 0-100 weight onto HAProxy's 0-256.
-func weight(w int32) int {
-	return int(min(max(w, 0), 256))
+// weight maps the provider's 0-100 weight onto HAProxy's 0-256 for slot s
+// (nil: a slot to add). A backend with a static algorithm accepts only 0 and
+// the slot's initial weight, so there a weight is all or nothing.
+func (v *view) weight(s *slot, w int32) int {
+	hw := int(min(max(w, 0), 256))
+	if s != nil && !v.canGrow && hw != 0 {
+		return s.InitialWeight
+	}
+	return hw
 }
 
 // apply runs commands in one round trip and returns the first failure, typed.

@@ -137,6 +137,8 @@ type ServerState struct {
 	Admin AdminState
 	// Weight is the user-set weight.
 	Weight int
+	// InitialWeight is the weight the server was configured or added with.
+	InitialWeight int
 	// SinceChange is the time since the last state change (one-second resolution).
 	SinceChange time.Duration
 	// CheckStatus is the last health-check result.
@@ -154,7 +156,7 @@ func (s ServerState) AddrPort() netip.AddrPort { return netip.AddrPortFrom(s.Add
 // print them all under these names.
 var serversStateColumns = []string{
 	"be_name", "srv_id", "srv_name", "srv_addr", "srv_op_state", "srv_admin_state",
-	"srv_uweight", "srv_time_since_last_change", "srv_check_status",
+	"srv_uweight", "srv_iweight", "srv_time_since_last_change", "srv_check_status",
 	"srv_check_health", "srv_check_state", "srv_port",
 }
 
@@ -187,17 +189,18 @@ func ParseServersState(out string) ([]ServerState, error) {
 		}
 		p := fieldParser{fields: f, col: col}
 		s := ServerState{
-			Backend:     p.str("be_name"),
-			Name:        p.str("srv_name"),
-			ID:          p.int("srv_id"),
-			Op:          OpState(p.int("srv_op_state")),
-			Admin:       AdminState(p.int("srv_admin_state")),
-			Weight:      p.int("srv_uweight"),
-			SinceChange: time.Duration(p.int("srv_time_since_last_change")) * time.Second,
-			CheckStatus: CheckStatus(p.int("srv_check_status")),
-			CheckHealth: p.int("srv_check_health"),
-			Check:       CheckState(p.int("srv_check_state")),
-			Port:        uint16(p.int("srv_port")),
+			Backend:       p.str("be_name"),
+			Name:          p.str("srv_name"),
+			ID:            p.int("srv_id"),
+			Op:            OpState(p.int("srv_op_state")),
+			Admin:         AdminState(p.int("srv_admin_state")),
+			Weight:        p.int("srv_uweight"),
+			InitialWeight: p.int("srv_iweight"),
+			SinceChange:   time.Duration(p.int("srv_time_since_last_change")) * time.Second,
+			CheckStatus:   CheckStatus(p.int("srv_check_status")),
+			CheckHealth:   p.int("srv_check_health"),
+			Check:         CheckState(p.int("srv_check_state")),
+			Port:          uint16(p.int("srv_port")),
 		}
 		if a, err := netip.ParseAddr(p.str("srv_addr")); err == nil {
 			s.Addr = a.Unmap()
