@@ -261,6 +261,19 @@ var _ = Describe("Service controller", func() {
 		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionAccepted)).Should(HavePrefix("True/AnnotationsValid"))
 	})
 
+	It("moves the backends when the Service binds another target", func(ctx SpecContext) {
+		svc := t.createService(ctx, "web", nil)
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
+		other := t.target + "-new"
+		lb.AddTarget(other)
+
+		setAnnotation(ctx, svc, v1alpha1.AnnotationLoadBalancer, other)
+		Eventually(backends(other)).Should(ConsistOf(addr(pod)))
+		Eventually(backends(t.target)).Should(BeEmpty(), "the old target keeps no orphan")
+		Eventually(func() []string { return group(ctx, t.name, "web").Status.Targets }).Should(Equal([]string{other}))
+	})
+
 	DescribeTable("releases every gate and every backend when the Service leaves",
 		func(ctx SpecContext, leave func(ctx context.Context, svc *corev1.Service)) {
 			svc := t.createService(ctx, "web", nil)

@@ -141,6 +141,12 @@ type BackendGroupStatus struct {
 	// +optional
 	Waiting int32 `json:"waiting,omitempty"`
 
+	// Targets are the load-balancer targets the group may have backends on:
+	// those of the spec, plus former ones until their backends are removed.
+	// +listType=set
+	// +optional
+	Targets []string `json:"targets,omitempty"`
+
 	// Conditions are Accepted, Ready, QuotaExceeded and Degraded.
 	// +listType=map
 	// +listMapKey=type

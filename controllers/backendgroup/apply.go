@@ -75,10 +75,10 @@ func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup,
 	return nil
 }
 
-// deregisterAll removes every backend from every target of the group.
+// deregisterAll removes every backend from the given targets.
 // A target that no longer exists has nothing left to remove.
-func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGroup) error {
-	for _, target := range targetsOf(bg) {
+func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGroup, targets []string, why string) error {
+	for _, target := range targets {
 		list, err := r.Provider.List(ctx, target)
 		if providers.IsNotFound(err) {
 			continue
@@ -100,7 +100,8 @@ func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGrou
 		if err := inBatches(addrs, limits.MaxBatch, func(b []netip.AddrPort) error { return r.Provider.Deregister(ctx, target, b) }); err != nil {
 			return fmt.Errorf("deregistering from target %s: %w", target, err)
 		}
-		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s: the group was removed", summarize(addrs), target)
+		log.FromContext(ctx).Info("deregistered every backend", "target", target, "count", len(addrs), "why", why)
+		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s: %s", summarize(addrs), target, why)
 	}
 	return nil
 }
@@ -116,6 +117,29 @@ func inBatches[T any](items []T, size int, fn func([]T) error) error {
 		}
 	}
 	return nil
+}
+
+// knownTargets lists the spec's targets and the former ones the status still records.
+func knownTargets(bg *v1alpha1.BackendGroup) []string {
+	out := targetsOf(bg)
+	for _, t := range bg.Status.Targets {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// retiredTargets lists the targets the status records that the spec no longer names.
+func retiredTargets(bg *v1alpha1.BackendGroup) []string {
+	spec := targetsOf(bg)
+	var out []string
+	for _, t := range bg.Status.Targets {
+		if !slices.Contains(spec, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // targetsOf lists the group's distinct targets in spec order.

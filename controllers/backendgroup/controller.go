@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -108,6 +109,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // reconcileNormal: read pods and the load balancer, plan, apply, flip gates, report.
 func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
 	opts := r.Options.withDefaults()
+	if err := r.trackTargets(ctx, bg); err != nil {
+		return ctrl.Result{}, err
+	}
 	before := bg.DeepCopy()
 	mode := r.mode(bg)
 	bg.Status.NetworkMode = mode
@@ -120,13 +124,17 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		r.reportNoService(bg)
 		return ctrl.Result{}, r.patchStatus(ctx, before, bg)
 	}
+	if retired := retiredTargets(bg); len(retired) > 0 {
+		if err := r.deregisterAll(ctx, bg, retired, "the target is no longer bound"); err != nil {
+			r.reportProviderError(bg, svc, err)
+			return retryAfterStatus(ctx, r, before, bg, err)
+		}
+		bg.Status.Targets = targetsOf(bg)
+	}
 	registered, limits, quota, provErr := r.observe(ctx, bg)
 	if provErr != nil {
 		r.reportProviderError(bg, svc, provErr)
-		if err := r.patchStatus(ctx, before, bg); err != nil {
-			return ctrl.Result{}, err
-		}
-		return retry(provErr)
+		return retryAfterStatus(ctx, r, before, bg, provErr)
 	}
 	plan := BuildPlan(Input{
 		Spec: bg.Spec, Mode: mode, CIDRs: opts.CIDRs[mode], Service: svc, Pods: selected,
@@ -154,7 +162,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, nil
 	}
 	before := bg.DeepCopy()
-	if err := r.deregisterAll(ctx, bg); err != nil {
+	if err := r.deregisterAll(ctx, bg, knownTargets(bg), "the group was removed"); err != nil {
 		r.reportProviderError(bg, nil, err)
 		if perr := r.patchStatus(ctx, before, bg); perr != nil {
 			return ctrl.Result{}, perr
@@ -228,6 +236,29 @@ func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (ma
 		registered[target], limits[target] = list, l
 	}
 	return registered, limits, quota, nil
+}
+
+// trackTargets records the spec's targets in the status before anything is
+// registered on them, so a target that is later unbound can be cleaned up.
+func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup) error {
+	missing := false
+	for _, t := range targetsOf(bg) {
+		missing = missing || !slices.Contains(bg.Status.Targets, t)
+	}
+	if !missing {
+		return nil
+	}
+	before := bg.DeepCopy()
+	bg.Status.Targets = knownTargets(bg)
+	return r.patchStatus(ctx, before, bg)
+}
+
+// retryAfterStatus writes the status that reports err, then hands err to retry.
+func retryAfterStatus(ctx context.Context, r *Reconciler, before, bg *v1alpha1.BackendGroup, err error) (ctrl.Result, error) {
+	if perr := r.patchStatus(ctx, before, bg); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return retry(err)
 }
 
 // next says when to look again: soon while a gate waits for the load
