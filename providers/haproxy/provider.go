@@ -77,9 +77,6 @@ func New(runtimeAPI string, opts Options) (*Provider, error) {
 // Name returns "haproxy".
 func (p *Provider) Name() string { return "haproxy" }
 
-// Client returns the Runtime API client the provider uses.
-func (p *Provider) Client() *Client { return p.client }
-
 // Limits reports the backend's slot capacity and the batch size. A backend
 // with a dynamic balance algorithm grows its pool with `add server`, so only
 // Options.MaxSlots limits it; one with a static algorithm (static-rr, or a

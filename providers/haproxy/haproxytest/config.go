@@ -21,10 +21,14 @@ type Config struct {
 	SlotPrefix string
 	// CheckPath is the HTTP check path (default "/healthz").
 	CheckPath string
-	// CheckInterval, Rise and Fall are the default-server check settings
-	// (default 200ms, 2, 2). Servers added at run time do not inherit them.
+	// CheckInterval is the default-server check interval (default 200ms).
+	// Like Rise and Fall, it applies to configured slots only: servers
+	// added at run time do not inherit default-server settings.
 	CheckInterval time.Duration
-	Rise, Fall    int
+	// Rise is the default-server rise (default 2).
+	Rise int
+	// Fall is the default-server fall (default 2).
+	Fall int
 	// UserSocket adds a second Runtime API socket at level user.
 	UserSocket bool
 	// TCPSocket adds a Runtime API on a free 127.0.0.1 TCP port at level admin.

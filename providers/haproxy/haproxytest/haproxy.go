@@ -174,13 +174,6 @@ func (h *HAProxy) exitError() error {
 	return h.exitErr
 }
 
-// Pid returns the process id of the running haproxy.
-func (h *HAProxy) Pid() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.cmd.Process.Pid
-}
-
 // Log returns what haproxy printed so far (server state changes, alerts).
 func (h *HAProxy) Log() string { return h.log.String() }
 
