@@ -132,21 +132,27 @@ func BuildPlan(in Input) Plan {
 	if in.Spec.DeregistrationDelay != nil {
 		delay = in.Spec.DeregistrationDelay.Duration
 	}
+	// Bound pods claim their addresses first: a finished pod whose IP was
+	// reused by a live pod must not drain or remove the live pod's backend.
+	for _, pp := range p.Pods {
+		if pp.State != StateBound {
+			continue
+		}
+		for _, tb := range pp.Backends {
+			claimed[tb] = true
+			cur, ok := lb[tb]
+			if !ok || cur.Weight != weight || cur.Health == providers.HealthDraining {
+				p.Register[tb.Target] = append(p.Register[tb.Target], providers.Backend{Addr: tb.Addr, Weight: weight})
+			}
+		}
+	}
 	for _, pp := range p.Pods {
 		switch pp.State {
-		case StateBound:
-			for _, tb := range pp.Backends {
-				claimed[tb] = true
-				cur, ok := lb[tb]
-				if !ok || cur.Weight != weight || cur.Health == providers.HealthDraining {
-					p.Register[tb.Target] = append(p.Register[tb.Target], providers.Backend{Addr: tb.Addr, Weight: weight})
-				}
-			}
 		case StateLeaving:
 			due := leavingSince(pp.Pod, in.Now).Add(delay)
 			for _, tb := range pp.Backends {
 				cur, ok := lb[tb]
-				if !ok {
+				if !ok || claimed[tb] {
 					continue
 				}
 				claimed[tb] = true
@@ -253,7 +259,10 @@ func backendsOf(pod *corev1.Pod, ip netip.Addr, bindings []binding) []TargetBack
 		if !ok {
 			continue
 		}
-		out = append(out, TargetBackend{Target: b.target, Addr: netip.AddrPortFrom(ip, uint16(port))})
+		tb := TargetBackend{Target: b.target, Addr: netip.AddrPortFrom(ip, uint16(port))}
+		if !slices.Contains(out, tb) { // two Service ports may send to one pod port on one target
+			out = append(out, tb)
+		}
 	}
 	return out
 }
@@ -281,7 +290,14 @@ func resolvePort(pod *corev1.Pod, sp corev1.ServicePort) (int32, bool) {
 	if tp.StrVal == "" {
 		return sp.Port, true
 	}
-	containers := slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers)
+	// As Kubernetes' own FindPort: regular containers first, then sidecars
+	// (init containers that restart always); plain init containers never serve.
+	containers := slices.Clone(pod.Spec.Containers)
+	for _, c := range pod.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			containers = append(containers, c)
+		}
+	}
 	for _, c := range containers {
 		for _, cp := range c.Ports {
 			if cp.Name == tp.StrVal && (sp.Protocol == "" || cp.Protocol == "" || cp.Protocol == sp.Protocol) {
@@ -323,7 +339,15 @@ func backendsByIP(pod *corev1.Pod, lb map[TargetBackend]providers.BackendStatus)
 			out = append(out, tb)
 		}
 	}
+	slices.SortFunc(out, compareTargetBackend)
 	return out
+}
+
+func compareTargetBackend(a, b TargetBackend) int {
+	if c := cmp.Compare(a.Target, b.Target); c != 0 {
+		return c
+	}
+	return a.Addr.Compare(b.Addr)
 }
 
 // leavingSince is when the pod started to leave: the delete request time

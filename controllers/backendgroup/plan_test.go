@@ -544,7 +544,7 @@ func TestBuildPlanClassify(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.bug != "" {
-				t.Skip("BUG: " + tc.bug)
+				_ = tc.bug
 			}
 			p := BuildPlan(tc.in)
 			if len(p.Pods) != 1 {
@@ -1215,7 +1215,7 @@ func TestBuildPlan(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.bug != "" {
-				t.Skip("BUG: " + tc.bug)
+				_ = tc.bug
 			}
 			p := BuildPlan(tc.in)
 			pfDiff(t, pfSummarize(p), tc.want)
@@ -1311,7 +1311,7 @@ func TestBuildPlanOrder(t *testing.T) {
 		}
 	})
 	t.Run("leaving pod found by IP alone lists its backends in a stable order", func(t *testing.T) {
-		t.Skip("BUG: plan.go backendsByIP ranges over a map, so a leaving pod's PodPlan.Backends come in random order")
+
 		in := pfInput(pfPod("old", "192.168.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)))
 		in.Spec.Ports = []v1alpha1.PortBinding{pfBind(80, "tg-a"), pfBind(9090, "tg-b")}
 		in.Registered = pfRegistered(

@@ -26,7 +26,7 @@ const (
 // from the pod's spec and container statuses.
 func ContainersReady(pod *corev1.Pod) (corev1.ConditionStatus, string, string) {
 	statuses := slicesConcat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses)
-	if len(pod.Status.ContainerStatuses) == 0 {
+	if len(statuses) == 0 {
 		return corev1.ConditionFalse, ReasonUnknownContainerStatuses, ""
 	}
 	var unknown, unready []string
@@ -52,7 +52,7 @@ func ContainersReady(pod *corev1.Pod) (corev1.ConditionStatus, string, string) {
 	if pod.Status.Phase == corev1.PodSucceeded && len(unknown) == 0 {
 		return corev1.ConditionFalse, ReasonPodCompleted, ""
 	}
-	if pod.Status.Phase == corev1.PodFailed && len(unknown) == 0 {
+	if pod.Status.Phase == corev1.PodFailed { // failed pods may still be terminating containers
 		return corev1.ConditionFalse, ReasonPodFailed, ""
 	}
 	var msgs []string

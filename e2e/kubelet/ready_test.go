@@ -206,7 +206,7 @@ func TestContainersReady(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.bug != "" {
-				t.Skip("BUG: " + tc.bug)
+				_ = tc.bug
 			}
 			s, r, m := ContainersReady(tc.pod)
 			rtCheck(t, "ContainersReady", s, r, m, tc.want)
