@@ -19,6 +19,7 @@ import (
 	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/providers"
 	"github.com/lbgate/lbgate/providers/fake"
+	"github.com/lbgate/lbgate/providers/haproxy"
 	providermetrics "github.com/lbgate/lbgate/providers/metrics"
 )
 
@@ -95,6 +96,15 @@ func run(ctx context.Context, o options) error {
 // newProvider builds the load-balancer provider the flags choose.
 func newProvider(o options) (providers.Provider, error) {
 	switch o.provider {
+	case "haproxy":
+		if o.haproxyRuntimeAPI == "" {
+			return nil, fmt.Errorf("--provider=haproxy needs --haproxy-runtime-api (unix:///path/admin.sock or tcp://127.0.0.1:9999)")
+		}
+		p, err := haproxy.New(o.haproxyRuntimeAPI, haproxy.Options{Timeout: o.haproxyTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("--haproxy-runtime-api=%q: %w", o.haproxyRuntimeAPI, err)
+		}
+		return p, nil
 	case "fake":
 		p := fake.New(providers.Limits{})
 		p.SetNewBackendHealth(providers.HealthHealthy)

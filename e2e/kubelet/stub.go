@@ -47,9 +47,18 @@ func (s *Stub) NextIP() string {
 // RunPod gives a pod an IP, makes it Running with its containers started, and
 // sets their readiness to ready.
 func (s *Stub) RunPod(ctx context.Context, key client.ObjectKey, ready bool) (*corev1.Pod, error) {
+	return s.RunPodAt(ctx, key, "", ready)
+}
+
+// RunPodAt is RunPod with a given pod IP (empty: the next free one), for pods
+// whose application the test serves itself on that address.
+func (s *Stub) RunPodAt(ctx context.Context, key client.ObjectKey, podIP string, ready bool) (*corev1.Pod, error) {
 	return s.update(ctx, key, func(pod *corev1.Pod) {
 		if pod.Status.PodIP == "" {
-			ip := s.NextIP()
+			ip := podIP
+			if ip == "" {
+				ip = s.NextIP()
+			}
 			pod.Status.PodIP = ip
 			pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}
 		}
