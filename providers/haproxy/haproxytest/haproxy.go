@@ -32,7 +32,7 @@ func Binary() string {
 	return ""
 }
 
-// HAProxy is a running haproxy process owned by a test.
+// HAProxy is a running haproxy process owned by a test (or by the demo, when t is nil).
 type HAProxy struct {
 	t         testing.TB
 	bin       string
@@ -53,51 +53,81 @@ type HAProxy struct {
 // It skips the test when haproxy is not installed.
 func Start(t testing.TB, cfg Config) *HAProxy {
 	t.Helper()
+	if Binary() == "" {
+		t.Skip("haproxy is not installed (apt-get install haproxy): skipping tests against a real HAProxy")
+	}
+	h, err := Launch(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.t = t
+	t.Cleanup(func() {
+		h.Close()
+		if t.Failed() {
+			t.Logf("haproxy output:\n%s", h.log.String())
+		}
+	})
+	return h
+}
+
+// Launch is Start for programs that are not tests (the local demo): it
+// returns errors instead of failing a test, and Close stops haproxy and
+// removes its directory.
+func Launch(cfg Config) (*HAProxy, error) {
 	bin := Binary()
 	if bin == "" {
-		t.Skip("haproxy is not installed (apt-get install haproxy): skipping tests against a real HAProxy")
+		return nil, errors.New("haproxy is not installed: apt-get install -y haproxy")
 	}
 	cfg.defaults()
 	// A short directory: unix socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "hapx")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	h := &HAProxy{t: t, bin: bin, dir: dir, cfgPath: filepath.Join(dir, "haproxy.cfg"), frontends: map[string]int{}}
+	h := &HAProxy{bin: bin, dir: dir, cfgPath: filepath.Join(dir, "haproxy.cfg"), frontends: map[string]int{}}
+	fail := func(err error) (*HAProxy, error) {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	names := append([]string(nil), cfg.Backends...)
 	for name := range cfg.StaticBackends {
 		names = append(names, name)
 	}
 	for _, name := range names {
-		h.frontends[name] = FreePort(t, "127.0.0.1")
+		if h.frontends[name], err = freePort("127.0.0.1"); err != nil {
+			return fail(err)
+		}
 	}
 	if cfg.TCPSocket {
-		h.tcpPort = FreePort(t, "127.0.0.1")
+		if h.tcpPort, err = freePort("127.0.0.1"); err != nil {
+			return fail(err)
+		}
 	}
 	if err := os.WriteFile(h.cfgPath, []byte(cfg.render(dir, h.tcpPort, h.frontends)), 0o600); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	if out, err := exec.Command(bin, "-c", "-q", "-f", h.cfgPath).CombinedOutput(); err != nil {
-		t.Fatalf("haproxy rejected the generated configuration: %v\n%s", err, out)
+		return fail(fmt.Errorf("haproxy rejected the generated configuration: %v\n%s", err, out))
 	}
-	t.Cleanup(func() {
-		h.Stop()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", h.log.String())
-		}
-	})
-	h.start()
-	return h
+	if err := h.start(); err != nil {
+		return fail(err)
+	}
+	return h, nil
+}
+
+// Close stops haproxy and removes its directory.
+func (h *HAProxy) Close() {
+	h.Stop()
+	_ = os.RemoveAll(h.dir)
 }
 
 // start launches the process and waits for the admin socket.
-func (h *HAProxy) start() {
-	h.t.Helper()
+func (h *HAProxy) start() error {
 	cmd := exec.Command(h.bin, "-db", "-f", h.cfgPath)
 	cmd.Stdout, cmd.Stderr = &h.log, &h.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test or demo
 	if err := cmd.Start(); err != nil {
-		h.t.Fatalf("start haproxy: %v", err)
+		return fmt.Errorf("start haproxy: %w", err)
 	}
 	exited := make(chan struct{})
 	h.mu.Lock()
@@ -113,15 +143,15 @@ func (h *HAProxy) start() {
 	deadline := time.Now().Add(StartTimeout)
 	for {
 		if _, err := h.Command("show info"); err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-exited:
-			h.t.Fatalf("haproxy exited at start: %v\n%s", h.exitError(), h.log.String())
+			return fmt.Errorf("haproxy exited at start: %v\n%s", h.exitError(), h.log.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("haproxy admin socket did not answer within %s\n%s", StartTimeout, h.log.String())
+			return fmt.Errorf("haproxy admin socket did not answer within %s\n%s", StartTimeout, h.log.String())
 		}
 	}
 }
@@ -146,9 +176,16 @@ func (h *HAProxy) Stop() {
 // Restart stops haproxy and starts it again with the same configuration:
 // every server added at run time is forgotten, as after a reload.
 func (h *HAProxy) Restart() {
-	h.t.Helper()
+	if err := h.Reload(); err != nil {
+		h.t.Helper()
+		h.t.Fatal(err)
+	}
+}
+
+// Reload is Restart that returns its error, for programs that are not tests.
+func (h *HAProxy) Reload() error {
 	h.Stop()
-	h.start()
+	return h.start()
 }
 
 // Alive returns nil when the process runs and its admin socket answers, and
@@ -195,7 +232,7 @@ func (h *HAProxy) TCPRuntimeAPI() string { return fmt.Sprintf("tcp://127.0.0.1:%
 // Frontend returns the URL of the frontend that sends traffic to backend.
 func (h *HAProxy) Frontend(backend string) string {
 	port, ok := h.frontends[backend]
-	if !ok {
+	if !ok && h.t != nil {
 		h.t.Fatalf("no frontend for backend %q", backend)
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -235,12 +272,20 @@ func (h *HAProxy) MustCommand(cmd string) string {
 // FreePort returns a TCP port that was free on host a moment ago.
 func FreePort(t testing.TB, host string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	port, err := freePort(host)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return port
+}
+
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writers and readers.
