@@ -202,3 +202,32 @@ func TestHelperStartsAComponent(t *testing.T) {
 	fmt.Printf("component pid %d\n", p.pid)
 	time.Sleep(60 * time.Second) // killed by the parent test long before
 }
+
+// TestOutputCopiesPrefixedLines: with Options.Output set, every line goes to
+// the log file and, prefixed with the component, to the output.
+func TestOutputCopiesPrefixedLines(t *testing.T) {
+	var out strings.Builder
+	logPath := filepath.Join(t.TempDir(), "etcd.log")
+	p, err := startProcess(Etcd, "/bin/sh", []string{"-c", "echo hello; echo oops >&2; printf partial"}, logPath, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("process did not exit")
+	}
+	outputMu.Lock()
+	got := out.String()
+	outputMu.Unlock()
+	if got != "[etcd] hello\n[etcd] oops\n" {
+		t.Errorf("output %q", got)
+	}
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(data), "hello\noops\npartial") {
+		t.Errorf("log %q", data)
+	}
+}
