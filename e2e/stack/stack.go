@@ -1,0 +1,210 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/lbgate/lbgate/controllers"
+	"github.com/lbgate/lbgate/e2e/cluster"
+	"github.com/lbgate/lbgate/e2e/nodesim"
+	"github.com/lbgate/lbgate/providers/haproxy/haproxytest"
+)
+
+// OperatorNamespace is the namespace the operator "runs in": it holds the
+// webhook Secret and is never mutated by the webhook.
+const OperatorNamespace = "lbgate-system"
+
+// Options configure a stack.
+type Options struct {
+	// ModuleDir is the repository root (CRDs, and cmd/lbgate when OperatorBinary is empty).
+	ModuleDir string
+	// OperatorBinary is a built lbgate; empty builds one into the work dir.
+	OperatorBinary string
+	// BinDir holds etcd and the Kubernetes binaries (default $KUBEBUILDER_ASSETS).
+	BinDir string
+	// WorkDir holds logs and state (default a new temporary directory, removed by Stop).
+	WorkDir string
+	// Backends are the HAProxy backends to create, one frontend each.
+	Backends []string
+	// Nodes is the number of simulated nodes (default 3).
+	Nodes int
+	// OperatorArgs are extra flags for lbgate.
+	OperatorArgs []string
+	// Logf receives progress lines (default: none).
+	Logf func(format string, args ...any)
+	// Output receives the control plane's output (default: only its log files).
+	Output io.Writer
+}
+
+// Stack is a running end-to-end stack.
+type Stack struct {
+	Cluster  *cluster.Cluster
+	HAProxy  *haproxytest.HAProxy
+	Sim      *nodesim.Simulator
+	Operator *Operator
+	Client   client.WithWatch
+	Config   *rest.Config
+
+	opts    Options
+	workDir string
+	ownDir  bool
+}
+
+// Start brings the whole stack up; on error nothing is left running.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	if opts.Nodes == 0 {
+		opts.Nodes = 3
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if len(opts.Backends) == 0 {
+		opts.Backends = []string{"be_web"}
+	}
+	s = &Stack{opts: opts, workDir: opts.WorkDir}
+	if s.workDir == "" {
+		if s.workDir, err = os.MkdirTemp("", "lbgate-e2e-"); err != nil {
+			return nil, err
+		}
+		s.ownDir = true
+	}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+
+	began := time.Now()
+	opts.Logf("starting the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)")
+	s.Cluster, err = cluster.Start(ctx, cluster.Options{BinDir: opts.BinDir, LogDir: filepath.Join(s.workDir, "logs"), Output: opts.Output})
+	if err != nil {
+		return nil, err
+	}
+	s.Config = s.Cluster.RESTConfig()
+	if s.Client, err = client.NewWithWatch(s.Config, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+		return nil, err
+	}
+	if _, err = envtest.InstallCRDs(s.Config, envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join(opts.ModuleDir, "config", "crd", "bases")}, ErrorIfPathMissing: true,
+	}); err != nil {
+		return nil, fmt.Errorf("installing the BackendGroup CRD: %w", err)
+	}
+	if err = s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: OperatorNamespace}}); err != nil {
+		return nil, err
+	}
+
+	opts.Logf("starting HAProxy with backends %v", opts.Backends)
+	if s.HAProxy, err = haproxytest.Launch(haproxytest.Config{Backends: opts.Backends}); err != nil {
+		return nil, err
+	}
+
+	opts.Logf("starting the node simulator with %d nodes", opts.Nodes)
+	if s.Sim, err = nodesim.Start(ctx, nodesim.Options{Config: s.Config, NodeCount: opts.Nodes}); err != nil {
+		return nil, err
+	}
+
+	if s.Operator, err = s.newOperator(ctx, true); err != nil {
+		return nil, err
+	}
+	opts.Logf("starting lbgate (HAProxy provider, webhook in URL mode)")
+	if err = s.Operator.Start(ctx); err != nil {
+		return nil, err
+	}
+	opts.Logf("stack up in %s", time.Since(began).Round(100*time.Millisecond))
+	return s, nil
+}
+
+// newOperator prepares the lbgate process: HAProxy provider, webhook on 127.0.0.1 in URL mode.
+func (s *Stack) newOperator(ctx context.Context, webhook bool) (*Operator, error) {
+	bin := s.opts.OperatorBinary
+	if bin == "" {
+		var err error
+		if bin, err = BuildOperator(ctx, s.opts.ModuleDir, s.workDir); err != nil {
+			return nil, err
+		}
+		s.opts.OperatorBinary = bin
+	}
+	probePort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	webhookPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--kubeconfig=" + s.Cluster.Kubeconfig(),
+		"--provider=haproxy",
+		"--haproxy-runtime-api=" + s.HAProxy.RuntimeAPI(),
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=" + hostPort(probePort),
+		"--gate-poll-interval=100ms",
+		"--resync-interval=2s",
+		"--log-format=console",
+		"--webhook-namespace=" + OperatorNamespace,
+		fmt.Sprintf("--webhook=%t", webhook),
+	}
+	if webhook {
+		args = append(args,
+			"--webhook-host=127.0.0.1",
+			fmt.Sprintf("--webhook-port=%d", webhookPort),
+			fmt.Sprintf("--webhook-url=https://%s/mutate-v1-pod", hostPort(webhookPort)),
+		)
+	}
+	args = append(args, s.opts.OperatorArgs...)
+	return &Operator{binary: bin, args: args, logPath: filepath.Join(s.workDir, "logs", "lbgate.log"), probe: hostPort(probePort)}, nil
+}
+
+// RestartOperator stops lbgate and starts it again, with or without its webhook.
+func (s *Stack) RestartOperator(ctx context.Context, webhook bool) error {
+	s.Operator.Stop()
+	op, err := s.newOperator(ctx, webhook)
+	if err != nil {
+		return err
+	}
+	s.Operator = op
+	return s.Operator.Start(ctx)
+}
+
+// WorkDir holds the stack's logs.
+func (s *Stack) WorkDir() string { return s.workDir }
+
+// KeepWorkDir keeps the logs after Stop (for a failed test).
+func (s *Stack) KeepWorkDir() {
+	s.ownDir = false
+	if s.Cluster != nil {
+		s.Cluster.SetKeepWorkDir(true)
+	}
+}
+
+// Stop stops everything the stack started, in reverse order.
+func (s *Stack) Stop() error {
+	var errs []error
+	if s.Operator != nil {
+		s.Operator.Stop()
+	}
+	if s.Sim != nil {
+		s.Sim.Stop()
+	}
+	if s.HAProxy != nil {
+		s.HAProxy.Close()
+	}
+	if s.Cluster != nil {
+		errs = append(errs, s.Cluster.Stop())
+	}
+	if s.ownDir {
+		errs = append(errs, os.RemoveAll(s.workDir))
+	}
+	return errors.Join(errs...)
+}
