@@ -100,3 +100,24 @@ func verifyChain(item string, roots, chain []*x509.Certificate, now time.Time) e
 	}
 	return invalid(ReasonNotSignedByCA, item, err, "serial %x issued by %q does not chain to the CA", chain[0].SerialNumber, chain[0].Issuer.CommonName)
 }
+
+// ValidateCA checks, at now, that the bundle's CA can go on signing: the CA
+// certificate and its key are present and belong together, the certificate
+// may sign certificates and is within its validity. A caller whose Load
+// failed on tls.* only uses it to decide between RenewLeaf (CA still good)
+// and a new CA. The first failure is returned as a *ValidationError.
+func (b *Bundle) ValidateCA(now time.Time) error {
+	switch {
+	case b.CA.Cert == nil:
+		return invalid(ReasonMissing, KeyCACert, nil, "no CA certificate")
+	case b.CA.Key == nil:
+		return invalid(ReasonMissing, KeyCAKey, nil, "no CA key")
+	}
+	if err := checkKeyPair(KeyCAKey, b.CA.Cert, b.CA.Key); err != nil {
+		return err
+	}
+	if !b.CA.Cert.IsCA || !b.CA.Cert.BasicConstraintsValid || b.CA.Cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return invalid(ReasonNotCA, KeyCACert, nil, "certificate %q may not sign certificates", b.CA.Cert.Subject.CommonName)
+	}
+	return checkTime(KeyCACert, b.CA.Cert, now)
+}

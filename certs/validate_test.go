@@ -170,3 +170,47 @@ func mustApply(t *testing.T, b *Bundle, a Action, opts Options) *Bundle {
 	}
 	return out
 }
+
+func TestValidateCA(t *testing.T) {
+	clock := newFakeClock(t0)
+	opts := testOptions(clock)
+	good := mustGenerate(t, opts)
+	other := mustGenerate(t, opts)
+	notCA := handMade(t, &x509.Certificate{
+		NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+	}, nil)
+	servingOnly, err := DecodeServing(withData(good.Encode(), KeyCAKey, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		b      *Bundle
+		now    time.Time
+		reason Reason
+		item   string
+	}{
+		{name: "good CA", b: good, now: t0},
+		{name: "good CA, broken leaf does not matter", b: &Bundle{CA: good.CA, Serving: other.Serving}, now: t0},
+		{name: "no CA key", b: servingOnly, now: t0, reason: ReasonMissing, item: KeyCAKey},
+		{name: "no CA", b: &Bundle{Serving: good.Serving}, now: t0, reason: ReasonMissing, item: KeyCACert},
+		{name: "CA key of another CA", b: &Bundle{CA: KeyPair{Cert: good.CA.Cert, Key: other.CA.Key}}, now: t0, reason: ReasonKeyMismatch, item: KeyCAKey},
+		{name: "not a CA", b: &Bundle{CA: notCA}, now: t0, reason: ReasonNotCA, item: KeyCACert},
+		{name: "CA expired", b: good, now: good.CA.Cert.NotAfter.Add(time.Second), reason: ReasonExpired, item: KeyCACert},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.b.ValidateCA(tt.now)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("ValidateCA: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Reason != tt.reason || ve.Item != tt.item {
+				t.Fatalf("ValidateCA = %v, want %s on %s", err, tt.reason, tt.item)
+			}
+		})
+	}
+}
