@@ -74,9 +74,7 @@ func (h *appHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d, err := time.ParseDuration(r.URL.Query().Get("delay")); err == nil && d > 0 {
-		if !sleepCtx(r.Context(), d) {
-			return
-		}
+		h.sleep(r, d)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "pod=%s version=%s\n", h.pod, h.b.Version)
@@ -89,7 +87,16 @@ func (h *appHandler) warmUp(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "warming up", h.b.WarmupStatus)
 		return false
 	}
-	return sleepCtx(r.Context(), h.b.WarmupLatency)
+	h.sleep(r, h.b.WarmupLatency)
+	return true
+}
+
+// sleep delays a request. When the app is killed meanwhile the request is
+// aborted without an answer, as a killed process drops its connections.
+func (h *appHandler) sleep(r *http.Request, d time.Duration) {
+	if !sleepCtx(r.Context(), d) {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // enter counts a request in, unless the app was killed.

@@ -23,6 +23,8 @@ const (
 	DefaultLeaseDurationSeconds = 40
 	// DefaultStatusResync is how often the kubelet's status manager resends pod statuses.
 	DefaultStatusResync = 10 * time.Second
+	// DefaultStartTimeout bounds Start.
+	DefaultStartTimeout = 30 * time.Second
 )
 
 // DefaultPodCIDR is the pod range of nodes that name neither ranges nor a network mode.
@@ -59,6 +61,9 @@ type Options struct {
 	// StatusResync is how often pod statuses are checked against the server
 	// and resent when they differ (DefaultStatusResync, as the kubelet).
 	StatusResync time.Duration
+	// StartTimeout bounds node registration and the first sync of the pod
+	// watches in Start (DefaultStartTimeout).
+	StartTimeout time.Duration
 
 	// Logger receives structured logs; controller-runtime's global logger
 	// named "nodesim" when unset.
@@ -99,6 +104,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StatusResync <= 0 {
 		o.StatusResync = DefaultStatusResync
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
 	}
 	if len(o.PodCIDRs) == 0 {
 		o.PodCIDRs = []netip.Prefix{DefaultPodCIDR}

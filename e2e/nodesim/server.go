@@ -194,12 +194,13 @@ func (a *containerApp) stop(ctx context.Context, window time.Duration) int32 {
 	return 0
 }
 
-// kill stops every server at once and waits until nothing of the app runs.
+// kill stops every server at once (connections dropped first, then the
+// requests still running are cancelled) and waits until nothing of the app runs.
 func (a *containerApp) kill() {
-	a.cancel()
 	for _, s := range a.servers {
 		s.close()
 	}
+	a.cancel()
 	for _, h := range a.handlers {
 		h.kill()
 	}

@@ -38,7 +38,8 @@ type Simulator struct {
 
 // Start registers the Nodes, waits until they are Ready and untainted and
 // the pod watches are in sync, and then plays the kubelet for their pods
-// until Stop is called or ctx ends. On error nothing is left running.
+// until Stop is called or ctx ends. Start itself gives up after
+// Options.StartTimeout. On error nothing is left running.
 func Start(ctx context.Context, opts Options) (*Simulator, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -59,27 +60,35 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 		nodes: map[string]*simNode{}, ctx: runCtx, cancel: cancel,
 		pods: map[types.UID]*podWorker{}, finished: map[types.UID]bool{},
 	}
-	if err := s.ensureLeaseNamespace(runCtx); err != nil {
+	if err := s.start(runCtx); err != nil {
 		s.Stop()
 		return nil, err
 	}
+	s.log.Info("Node simulator started", "nodes", len(s.nodes))
+	return s, nil
+}
+
+// start registers the nodes and starts their heartbeats and pod watches.
+func (s *Simulator) start(runCtx context.Context) error {
+	ctx, cancel := context.WithTimeout(runCtx, s.opts.StartTimeout)
+	defer cancel()
+	if err := s.ensureLeaseNamespace(ctx); err != nil {
+		return fmt.Errorf("nodesim: namespace %s: %w", corev1.NamespaceNodeLease, err)
+	}
 	var synced []cache.InformerSynced
-	for _, no := range o.Nodes {
+	for _, no := range s.opts.Nodes {
 		n := &simNode{opts: no, log: s.log.WithValues("node", no.Name)}
-		if err := s.registerNode(runCtx, n); err != nil {
-			s.Stop()
-			return nil, fmt.Errorf("nodesim: register node %s: %w", no.Name, err)
+		if err := s.registerNode(ctx, n); err != nil {
+			return fmt.Errorf("nodesim: register node %s: %w", no.Name, err)
 		}
 		s.nodes[no.Name] = n
 		s.wg.Go(func() { s.heartbeat(runCtx, n) })
 		synced = append(synced, s.watchPods(runCtx, n))
 	}
-	if !cache.WaitForCacheSync(runCtx.Done(), synced...) {
-		s.Stop()
-		return nil, fmt.Errorf("nodesim: pod watches did not sync: %w", context.Cause(runCtx))
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return fmt.Errorf("nodesim: pod watches did not sync: %w", context.Cause(ctx))
 	}
-	s.log.Info("Node simulator started", "nodes", len(s.nodes))
-	return s, nil
+	return nil
 }
 
 // Stop ends the simulator as if its kubelets were killed: every HTTP

@@ -64,8 +64,8 @@ func TestBuildStatus(t *testing.T) {
 			wantReason: "ContainersNotReady", wantMsg: "containers with unready status: [app]",
 		},
 		{
-			rule: "gate condition missing: Ready False ReadinessGatesNotReady, does not exist",
-			view: runningView(true, true),
+			rule:           "gate condition missing: Ready False ReadinessGatesNotReady, does not exist",
+			view:           runningView(true, true),
 			wantContainers: corev1.ConditionTrue, wantRd: corev1.ConditionFalse,
 			wantReason: "ReadinessGatesNotReady", wantMsg: `corresponding condition of pod readiness gate "backend.lbgate.dev/web" does not exist.`,
 		},
