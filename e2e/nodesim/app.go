@@ -12,8 +12,11 @@ import (
 
 // Response headers the simulated app sets on every answer.
 const (
-	HeaderPodName   = "X-Pod-Name"
-	HeaderVersion   = "X-Pod-Version"
+	// HeaderPodName carries the pod's name.
+	HeaderPodName = "X-Pod-Name"
+	// HeaderVersion carries the app's version (NODESIM_VERSION or the image tag).
+	HeaderVersion = "X-Pod-Version"
+	// HeaderContainer carries the container's name.
 	HeaderContainer = "X-Container-Name"
 )
 

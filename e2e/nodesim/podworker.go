@@ -415,8 +415,8 @@ func (w *podWorker) cleanup() {
 	}
 }
 
-// setReadinessStatus and setHealthzStatus change the status codes of the
-// pod's health endpoints on every container.
+// setStatusCodes changes the status codes of the readiness path and of
+// /healthz (0 keeps one as it is) on every container of the pod.
 func (w *podWorker) setStatusCodes(readiness, healthz int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -100,15 +100,6 @@ func (s *portServer) listeningSince() time.Time {
 	return s.listening
 }
 
-// Listening reports whether the port accepts connections.
-func (s *portServer) Listening() bool { return !s.listeningSince().IsZero() && !s.isStopping() }
-
-func (s *portServer) isStopping() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopping
-}
-
 // begin marks the server stopping and returns its http.Server, if it listens.
 func (s *portServer) begin() *http.Server {
 	s.mu.Lock()
