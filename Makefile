@@ -55,9 +55,11 @@ verify: manifests generate ## Fail when generated files are stale or code is not
 ##@ Test
 
 .PHONY: test
-test: control-plane haproxy-check ## Run unit and envtest suites on a real etcd + kube-apiserver.
+test: control-plane-all haproxy-check ## Unit and envtest suites on a real etcd + kube-apiserver, then the e2e suite.
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCALBIN)/test.log
+	$(GO) test -tags e2e -count=1 -timeout 40m ./e2e/ 2>&1 | tee -a $(LOCALBIN)/test.log
 
 .PHONY: bench
 bench: control-plane ## Run the benchmarks and print their numbers.
@@ -68,8 +70,18 @@ fuzz: ## Fuzz the annotation parser for a short while.
 	$(GO) test ./api/annotations -run '^$$' -fuzz FuzzParse -fuzztime 30s
 
 .PHONY: haproxy-check
-haproxy-check:
-	@command -v haproxy >/dev/null || command -v /usr/sbin/haproxy >/dev/null || { echo "haproxy is missing: apt-get install -y haproxy"; exit 1; }
+haproxy-check: ## Install HAProxy with apt when missing and run as root; else say how.
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy; \
+	  else echo "haproxy is missing: sudo apt-get install -y haproxy"; exit 1; fi; }
+
+.PHONY: e2e
+e2e: control-plane-all haproxy-check ## Run the end-to-end suite (whole cluster on this machine, rollouts under load).
+	$(GO) test -tags e2e -count=1 -timeout 40m -v ./e2e/ 2>&1 | tee $(LOCALBIN)/e2e.log
+
+.PHONY: demo
+demo: control-plane-all haproxy-check build ## The local demo: a rolling update under load, with and without lbgate's gates.
+	$(GO) run ./cmd/lbgate-demo --operator $(LOCALBIN)/lbgate
 
 ##@ Build
 

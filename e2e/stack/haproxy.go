@@ -40,7 +40,7 @@ func (s *Stack) Servers(backend string) (map[string]ServerState, error) {
 	return servers, nil
 }
 
-// WaitServersUp waits until n servers of the backend are up.
+// WaitServersUp waits until at least n servers of the backend are up.
 func (s *Stack) WaitServersUp(ctx context.Context, backend string, n int, timeout time.Duration) error {
 	return poll(ctx, timeout, func() (bool, string) {
 		servers, err := s.Servers(backend)
@@ -53,6 +53,6 @@ func (s *Stack) WaitServersUp(ctx context.Context, backend string, n int, timeou
 				up++
 			}
 		}
-		return up == n, fmt.Sprintf("%s: %d of %d servers up", backend, up, n)
+		return up >= n, fmt.Sprintf("%s: %d servers up, waiting for %d", backend, up, n)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -166,9 +167,20 @@ func (s *Stack) newOperator(ctx context.Context, webhook bool) (*Operator, error
 	return &Operator{binary: bin, args: args, logPath: filepath.Join(s.workDir, "logs", "lbgate.log"), probe: hostPort(probePort)}, nil
 }
 
-// RestartOperator stops lbgate and starts it again, with or without its webhook.
+// WebhookConfigName is the MutatingWebhookConfiguration lbgate keeps (its default name).
+const WebhookConfigName = "lbgate-pod-gates"
+
+// RestartOperator stops lbgate and starts it again, with or without its
+// webhook. Without it the webhook configuration is deleted too, so pods are
+// created without gates, as when the webhook was never installed.
 func (s *Stack) RestartOperator(ctx context.Context, webhook bool) error {
 	s.Operator.Stop()
+	if !webhook {
+		mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: WebhookConfigName}}
+		if err := s.Client.Delete(ctx, mwc); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting the webhook configuration: %w", err)
+		}
+	}
 	op, err := s.newOperator(ctx, webhook)
 	if err != nil {
 		return err

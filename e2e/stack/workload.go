@@ -15,6 +15,19 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 )
 
+// Images of the sample app (e2e/nodesim reads behaviour from the tag).
+const (
+	// ImageV1 is the first version.
+	ImageV1 = "example.com/web:v1"
+	// ImageV2 is the next version, which warms up for 5 s after it starts, as
+	// real apps do (caches, JIT, connection pools): its readiness endpoint
+	// answers at once, but /healthz, the load balancer's check, fails and
+	// requests get 503 until it is warm.
+	ImageV2 = "example.com/web:v2--warmup-5s--warmupmode-fail--warmuphealthz-true"
+	// ImageBroken is a version whose readiness probe passes but whose /healthz fails.
+	ImageBroken = "example.com/web:v2--healthz-500"
+)
+
 // App describes a sample application: an opted-in Service bound to one
 // HAProxy backend and a Deployment of simulated pods.
 type App struct {

@@ -1,0 +1,124 @@
+// Command lbgate-demo runs lbgate's promise on this machine: it starts a real
+// control plane, a node simulator, HAProxy and the lbgate binary, rolls a
+// 10-replica Deployment under load through HAProxy with lbgate's readiness
+// gates, then the same rollout with direct binding but no gates, and prints
+// what each dropped. It leaves nothing running. Run it with `make demo`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lbgate/lbgate/e2e/stack"
+)
+
+func main() {
+	operator := flag.String("operator", "bin/lbgate", "the lbgate binary to run (make build)")
+	replicas := flag.Int("replicas", 10, "replicas of the sample app")
+	rps := flag.Int("rps", 100, "requests per second through HAProxy during each rollout")
+	verbose := flag.Bool("v", false, "print progress of every step")
+	flag.Parse()
+	if err := run(*operator, int32(*replicas), *rps, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(operator string, replicas int32, rps int, verbose bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	module, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	bin, err := filepath.Abs(operator)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s: build it first with 'make build' (or run 'make demo')", bin)
+	}
+	step := func(format string, args ...any) {
+		fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+	progress := func(string, ...any) {}
+	if verbose {
+		progress = step
+	}
+
+	step("starting a local cluster, HAProxy, the node simulator and lbgate (about 15 s)")
+	st, err := stack.Start(ctx, stack.Options{
+		ModuleDir: module, OperatorBinary: bin, Backends: []string{"be_gated", "be_baseline"}, Logf: progress,
+	})
+	if err != nil {
+		return err
+	}
+	failed := true
+	defer func() {
+		if failed {
+			st.KeepWorkDir()
+			fmt.Printf("logs kept in %s\n", st.WorkDir())
+		}
+		if err := st.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the stack:", err)
+		}
+	}()
+
+	gated := stack.App{Namespace: "gated", Name: "web", Backend: "be_gated", Replicas: replicas, Image: stack.ImageV1}
+	step("deploying %d replicas behind HAProxy with lbgate's readiness gates", replicas)
+	if err := st.Deploy(ctx, gated); err != nil {
+		return err
+	}
+	step("rolling v1 -> v2 under %d requests/s", rps)
+	withGates, err := st.RollOut(ctx, stack.Rollout{App: gated, ToImage: stack.ImageV2, RPS: rps})
+	if err != nil {
+		return err
+	}
+
+	step("restarting lbgate without its webhook: pods are bound to HAProxy but get no readiness gate")
+	if err := st.RestartOperator(ctx, false); err != nil {
+		return err
+	}
+	base := stack.App{Namespace: "baseline", Name: "web", Backend: "be_baseline", Replicas: replicas, Image: stack.ImageV1}
+	step("deploying the same app again, without gates")
+	if err := st.Deploy(ctx, base); err != nil {
+		return err
+	}
+	step("rolling v1 -> v2 under %d requests/s", rps)
+	without, err := st.RollOut(ctx, stack.Rollout{App: base, ToImage: stack.ImageV2, RPS: rps})
+	if err != nil {
+		return err
+	}
+	step("stopping everything")
+	failed = false
+	report(os.Stdout, replicas, rps, withGates, without)
+	return nil
+}
+
+func report(w io.Writer, replicas int32, rps int, gated, base *stack.RolloutResult) {
+	fmt.Fprintf(w, "\nRolling update of %d replicas (maxSurge 25%%, maxUnavailable 0) behind HAProxy, %d requests/s:\n\n", replicas, rps)
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\twith lbgate gates\twithout gates\t")
+	row := func(name string, f func(*stack.RolloutResult) string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", name, f(gated), f(base))
+	}
+	row("requests sent", func(r *stack.RolloutResult) string { return fmt.Sprint(r.Load.Sent) })
+	row("failed", func(r *stack.RolloutResult) string { return fmt.Sprint(r.Load.Failed) })
+	row("p99 latency", func(r *stack.RolloutResult) string { return r.Load.Latency.P99.Round(time.Millisecond).String() })
+	row("rollout time", func(r *stack.RolloutResult) string { return r.Duration.Round(100 * time.Millisecond).String() })
+	row("pods Ready before HAProxy had them up", func(r *stack.RolloutResult) string {
+		return fmt.Sprintf("%d of %d", len(r.EarlyReady), r.ReadyPods)
+	})
+	tw.Flush()
+	if base.Load.Failed > 0 {
+		fmt.Fprintf(w, "\nWithout gates the failures were: %v\n", base.Load.FailedByKind)
+	}
+}
