@@ -17,10 +17,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-logr/logr"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/lbgate/lbgate/e2e/stack"
 )
 
 func main() {
+	logf.SetLogger(logr.Discard()) // components log to files in the stack's work dir
 	operator := flag.String("operator", "bin/lbgate", "the lbgate binary to run (make build)")
 	replicas := flag.Int("replicas", 10, "replicas of the sample app")
 	rps := flag.Int("rps", 100, "requests per second through HAProxy during each rollout")

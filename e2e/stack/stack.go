@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/e2e/cluster"
@@ -60,6 +61,7 @@ type Stack struct {
 	opts    Options
 	workDir string
 	ownDir  bool
+	closers []io.Closer
 }
 
 // Start brings the whole stack up; on error nothing is left running.
@@ -111,7 +113,12 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 
 	opts.Logf("starting the node simulator with %d nodes", opts.Nodes)
-	if s.Sim, err = nodesim.Start(ctx, nodesim.Options{Config: s.Config, NodeCount: opts.Nodes}); err != nil {
+	simLog, err := os.OpenFile(filepath.Join(s.workDir, "logs", "nodesim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, simLog)
+	if s.Sim, err = nodesim.Start(ctx, nodesim.Options{Config: s.Config, NodeCount: opts.Nodes, Logger: zap.New(zap.WriteTo(simLog))}); err != nil {
 		return nil, err
 	}
 
@@ -214,6 +221,9 @@ func (s *Stack) Stop() error {
 	}
 	if s.Cluster != nil {
 		errs = append(errs, s.Cluster.Stop())
+	}
+	for _, c := range s.closers {
+		_ = c.Close()
 	}
 	if s.ownDir {
 		errs = append(errs, os.RemoveAll(s.workDir))
