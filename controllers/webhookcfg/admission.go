@@ -2,21 +2,41 @@ package webhookcfg
 
 import (
 	"context"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	podwebhook "github.com/lbgate/lbgate/webhook"
 )
 
-// admissions counts pod admissions by what the webhook did.
-var admissions = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "lbgate_webhook_admissions_total",
-	Help: "Pod admissions handled by the webhook, by result: mutated, unchanged, skipped or error (admitted unchanged).",
-}, []string{"result"})
+var (
+	// admissions counts pod admissions by what the webhook did.
+	admissions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lbgate_webhook_admissions_total",
+		Help: "Pod admissions handled by the webhook, by result: mutated, unchanged, skipped or error (admitted unchanged).",
+	}, []string{"result"})
+	// handleSeconds is the time the handler takes, from decoded request to answer.
+	handleSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "lbgate_webhook_handle_duration_seconds",
+		Help:    "Time the pod webhook's handler takes for one admission request (lookup, mutation and patch).",
+		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16), // 50µs to about 1.6s
+	})
+)
 
-func init() { metrics.Registry.MustRegister(admissions) }
+func init() { metrics.Registry.MustRegister(admissions, handleSeconds) }
+
+// timedHandler records how long the handler takes.
+type timedHandler struct{ admission.Handler }
+
+// Handle implements admission.Handler.
+func (t timedHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	start := time.Now()
+	defer func() { handleSeconds.Observe(time.Since(start).Seconds()) }()
+	return t.Handler.Handle(ctx, req)
+}
 
 // observeAdmission logs and counts each admission: errors at info level (the
 // pod was admitted without gates), the rest at debug level. Dry-run

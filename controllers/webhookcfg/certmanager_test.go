@@ -173,7 +173,7 @@ var _ = Describe("cert-manager mode", func() {
 		Consistently(mgr.ready).Should(Succeed())
 		secretWrites, caWrites := audit.counts()
 		foreignSecret, foreignCA := audit.foreign()
-		GinkgoWriter.Printf("cert-manager mode: %d Secret writes and %d caBundle writes seen, %d and %d of them not cert-manager's\n",
+		report("cert-manager mode", "%d Secret writes and %d caBundle writes seen, %d and %d of them not cert-manager's",
 			secretWrites, caWrites, len(foreignSecret), len(foreignCA))
 		Expect(foreignSecret).To(BeEmpty(), "lbgate wrote the Secret")
 		Expect(foreignCA).To(BeEmpty(), "lbgate wrote the caBundle")

@@ -37,7 +37,7 @@ var _ = Describe("The webhook configuration", func() {
 		Expect(k8s.Delete(ctx, getConfig(ctx))).To(Succeed())
 		deleted := time.Now()
 		Eventually(configDifferences).WithContext(ctx).Should(BeEmpty())
-		GinkgoWriter.Printf("configuration deleted -> recreated in %s\n", time.Since(deleted))
+		report("configuration deleted", "recreated in %s", time.Since(deleted).Round(time.Millisecond))
 		Eventually(servingTrusted).WithContext(ctx).Should(Succeed())
 		Eventually(func() ([]string, error) {
 			pod, err := createPod(ctx, ns, labels)
@@ -52,7 +52,7 @@ var _ = Describe("The webhook configuration", func() {
 			Expect(k8s.Update(ctx, cfg, client.FieldOwner("kubectl-edit"))).To(Succeed())
 			edited := time.Now()
 			Eventually(configDifferences).WithContext(ctx).Should(BeEmpty())
-			GinkgoWriter.Printf("configuration edit (%s) put back in %s\n", difference, time.Since(edited))
+			report("configuration edited", "%s: put back in %s", difference, time.Since(edited).Round(time.Millisecond))
 			Eventually(eventNotes(ctx, "default", "MutatingWebhookConfiguration", cfg.Name, webhookcfg.ReasonConfigurationRepaired)).
 				Should(ContainElement(ContainSubstring(difference)))
 			Eventually(servingTrusted).WithContext(ctx).Should(Succeed())

@@ -296,3 +296,11 @@ func ignoreAlreadyExists(err error) error {
 	}
 	return err
 }
+
+// report prints a measurement and keeps it in the suite's report, where it
+// shows even when the spec passes.
+func report(name, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	GinkgoWriter.Println(name + ": " + msg)
+	AddReportEntry(name, ReportEntryVisibilityAlways, msg)
+}

@@ -67,7 +67,7 @@ var _ = Describe("Certificate rotation", func() {
 		results := p.stop()
 
 		failed, ungated, firstErr := failures(results)
-		GinkgoWriter.Printf("rotation: %d pods in %s, %d certificates served from %d CAs, %d caBundle versions, %d failed, %d without gates\n",
+		report("rotation", "%d pods created in %s, %d certificates served from %d CAs, %d caBundle versions, %d failed creates, %d pods without gates",
 			len(results), time.Since(start).Round(time.Millisecond), len(seen.leafs), len(seen.issuers), len(caBundles), failed, ungated)
 		Expect(firstErr).NotTo(HaveOccurred())
 		Expect(failed).To(BeZero())

@@ -62,14 +62,8 @@ var _ = Describe("The certificate Secret", func() {
 		failed, ungated, firstErr := failures(results)
 		firstGated, ok := firstGatedAfter(results, deleted)
 		Expect(ok).To(BeTrue(), "a gated pod was created after the deletion")
-		AddReportEntry("secret deletion", ReportEntryVisibilityAlways, map[string]any{
-			"first gated pod after deletion": firstGated.Sub(deleted).String(),
-			"Secret recreated":               recreated.String(),
-			"new CA served and trusted":      repaired.String(),
-			"probe pods":                     len(results),
-		})
-		GinkgoWriter.Printf("Secret deleted -> first pod created with gates: %s; Secret recreated: %s; certificate from the new CA served and trusted: %s; %d probe pods, %d failed, %d without gates\n",
-			firstGated.Sub(deleted), recreated, repaired, len(results), failed, ungated)
+		report("Secret deleted", "first pod created with gates after %s; Secret recreated in %s; certificate from the new CA served and trusted in %s; %d probe pods, %d failed, %d without gates",
+			firstGated.Sub(deleted).Round(time.Millisecond), recreated.Round(time.Millisecond), repaired.Round(time.Millisecond), len(results), failed, ungated)
 		Expect(firstErr).NotTo(HaveOccurred())
 		Expect(failed).To(BeZero())
 		Expect(ungated).To(BeZero())
@@ -95,7 +89,7 @@ var _ = Describe("The certificate Secret", func() {
 				Should(ContainElement(ContainSubstring(string(reason))))
 			Eventually(servingTrusted).WithContext(ctx).Should(Succeed())
 			expectGated(ctx, ns, labels, gateOf("web"))
-			GinkgoWriter.Printf("corruption %s repaired in %s\n", reason, fixed)
+			report("Secret corrupted", "%s repaired in %s", reason, fixed.Round(time.Millisecond))
 		},
 		Entry("garbage", func(cur *certs.Bundle) map[string][]byte {
 			return withData(cur.Encode(), certs.KeyTLSCert, []byte("garbage"))

@@ -22,6 +22,6 @@ func newServer(o Options, keeper *certs.Keeper, h *podwebhook.Handler) webhook.S
 			c.MinVersion = tls.VersionTLS12
 		}},
 	})
-	srv.Register(Path, &admission.Webhook{Handler: h})
+	srv.Register(Path, &admission.Webhook{Handler: timedHandler{h}})
 	return srv
 }

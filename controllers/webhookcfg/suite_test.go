@@ -204,11 +204,17 @@ func restartManager(o webhookcfg.Options, prepare func()) {
 
 // replaceManager is restartManager without waiting for readiness.
 func replaceManager(o webhookcfg.Options, prepare func()) {
+	replaceManagerAs(cfg, o, prepare)
+}
+
+// replaceManagerAs is replaceManager with the manager talking to the
+// apiserver through c (for example as another user).
+func replaceManagerAs(c *rest.Config, o webhookcfg.Options, prepare func()) {
 	mgr.stop()
 	if prepare != nil {
 		prepare()
 	}
-	h, err := newManager(cfg, o, true)
+	h, err := newManager(c, o, true)
 	Expect(err).NotTo(HaveOccurred())
 	mgr = h
 	DeferCleanup(func() {
