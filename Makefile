@@ -62,8 +62,8 @@ test: control-plane-all haproxy-check ## Unit and envtest suites on a real etcd 
 	$(GO) test -tags e2e -count=1 -timeout 40m ./e2e/ 2>&1 | tee -a $(LOCALBIN)/test.log
 
 .PHONY: bench
-bench: control-plane ## Run the benchmarks and print their numbers.
-	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
+bench: control-plane ## Run the benchmarks and print their numbers (BENCH_PKGS=./controllers/webhookcfg for one package).
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem $(or $(BENCH_PKGS),./...)
 
 .PHONY: fuzz
 fuzz: ## Fuzz the annotation parser for a short while.

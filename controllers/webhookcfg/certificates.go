@@ -216,10 +216,13 @@ func (r *Reconciler) followCertManager(ctx context.Context, rd *round) error {
 	certificateManaged.Set(0)
 	rd.ownCABundle = false
 	if rd.secret == nil {
-		logf.FromContext(ctx).Info("waiting for cert-manager to issue the certificate Secret",
-			"secret", klog.KRef(r.Options.Namespace, r.Options.SecretName), "certificate", r.Options.CertManagerCertificate)
+		if r.reported.changed("SecretMissing", "") {
+			logf.FromContext(ctx).Info("waiting for cert-manager to issue the certificate Secret",
+				"secret", klog.KRef(r.Options.Namespace, r.Options.SecretName), "certificate", r.Options.CertManagerCertificate)
+		}
 		return nil
 	}
+	r.reported.clear("SecretMissing")
 	b, err := servable(rd.secret, r.Options, rd.now)
 	if err != nil {
 		r.Events.Warning(rd.secret, ReasonCertificateInvalid, actionServe,
