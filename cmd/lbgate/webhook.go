@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,22 +53,141 @@ type webhookOptions struct {
 func (w *webhookOptions) bind(fs *flag.FlagSet) {
 	w.defaultNamespace = operatorNamespace()
 	fs.BoolVar(&w.enabled, "webhook", true, "serve the pod webhook and keep its configuration and certificates repaired; false turns all of it off")
-	fs.IntVar(&w.port, "webhook-port", 9443, "port of the webhook server")
-	fs.StringVar(&w.host, "webhook-host", "", "bind address of the webhook server (empty: all addresses; 127.0.0.1 when run out of cluster)")
-	fs.StringVar(&w.url, "webhook-url", "", "out of cluster: the https URL the apiserver calls, e.g. https://127.0.0.1:9443"+webhookcfg.Path+"; empty: the in-cluster Service")
-	fs.StringVar(&w.serviceName, "webhook-service-name", "lbgate-webhook-service", "Service in front of the webhook (in-cluster)")
-	fs.StringVar(&w.namespace, "webhook-namespace", w.defaultNamespace, "operator namespace: holds the certificate Secret and the webhook Service, and is never mutated")
-	fs.StringVar(&w.configName, "webhook-config-name", "lbgate-pod-gates", "name of the MutatingWebhookConfiguration")
-	fs.StringVar(&w.secretName, "webhook-secret-name", "lbgate-webhook-certs", "name of the Secret holding the webhook certificates")
-	fs.StringVar(&w.failurePolicy, "webhook-failure-policy", string(admissionregistrationv1.Ignore), "what the apiserver does when the webhook cannot answer: Ignore (admit the pod without gates) or Fail (reject it)")
-	fs.IntVar(&w.timeoutSeconds, "webhook-timeout", webhookcfg.DefaultTimeoutSeconds, "seconds the apiserver waits for the webhook (1-30)")
-	fs.StringVar(&w.certSource, "cert-source", string(webhookcfg.CertSourceSelf), "who issues the webhook certificate: self (lbgate) or cert-manager (config/certmanager)")
-	fs.StringVar(&w.certManagerCert, "cert-manager-certificate", "lbgate-serving-cert", "the cert-manager Certificate in the operator namespace (with --cert-source=cert-manager)")
-	fs.DurationVar(&w.certLifetime, "cert-lifetime", 90*24*time.Hour, "validity of the serving certificate lbgate issues; renewed at two-thirds")
-	fs.DurationVar(&w.caLifetime, "ca-lifetime", 2*365*24*time.Hour, "validity of the CA lbgate issues; rotated at two-thirds; longer than --cert-lifetime")
-	fs.DurationVar(&w.resyncInterval, "webhook-resync-interval", webhookcfg.DefaultResyncInterval, "how often the webhook configuration and certificates are checked without any change")
-	fs.DurationVar(&w.caBundleSettle, "webhook-cabundle-settle", webhookcfg.DefaultCABundleSettle, "how long a new caBundle must be live before a certificate from a new CA is served")
-	fs.DurationVar(&w.preStopMargin, "prestop-margin", 5*time.Second, "time left between an added preStop sleep and the end of the pod's termination grace period")
+	checked(fs, &w.port, "webhook-port", 9443, "port of the webhook server", checkPort)
+	checked(fs, &w.host, "webhook-host", "", "bind address of the webhook server (empty: all addresses; 127.0.0.1 when run out of cluster)", checkHost)
+	checked(fs, &w.url, "webhook-url", "", "out of cluster: the https URL the apiserver calls, e.g. https://127.0.0.1:9443"+webhookcfg.Path+"; empty: the in-cluster Service", checkURL)
+	checked(fs, &w.serviceName, "webhook-service-name", "lbgate-webhook-service", "Service in front of the webhook (in-cluster)", checkDNSLabel)
+	checked(fs, &w.namespace, "webhook-namespace", w.defaultNamespace, "operator namespace: holds the certificate Secret and the webhook Service, and is never mutated", checkDNSLabel)
+	checked(fs, &w.configName, "webhook-config-name", "lbgate-pod-gates", "name of the MutatingWebhookConfiguration", checkDNSSubdomain)
+	checked(fs, &w.secretName, "webhook-secret-name", "lbgate-webhook-certs", "name of the Secret holding the webhook certificates", checkDNSSubdomain)
+	checked(fs, &w.failurePolicy, "webhook-failure-policy", string(admissionregistrationv1.Ignore), "what the apiserver does when the webhook cannot answer: Ignore (admit the pod without gates) or Fail (reject it)", checkFailurePolicy)
+	checked(fs, &w.timeoutSeconds, "webhook-timeout", webhookcfg.DefaultTimeoutSeconds, "seconds the apiserver waits for the webhook (1-30)", checkTimeout)
+	checked(fs, &w.certSource, "cert-source", string(webhookcfg.CertSourceSelf), "who issues the webhook certificate: self (lbgate) or cert-manager (config/certmanager)", checkCertSource)
+	checked(fs, &w.certManagerCert, "cert-manager-certificate", "lbgate-serving-cert", "the cert-manager Certificate in the operator namespace (with --cert-source=cert-manager)", checkDNSSubdomain)
+	checked(fs, &w.certLifetime, "cert-lifetime", 90*24*time.Hour, "validity of the serving certificate lbgate issues; renewed at two-thirds", atLeast(time.Second))
+	checked(fs, &w.caLifetime, "ca-lifetime", 2*365*24*time.Hour, "validity of the CA lbgate issues; rotated at two-thirds; longer than --cert-lifetime", atLeast(2*time.Second))
+	checked(fs, &w.resyncInterval, "webhook-resync-interval", webhookcfg.DefaultResyncInterval, "how often the webhook configuration and certificates are checked without any change", atLeast(time.Second))
+	checked(fs, &w.caBundleSettle, "webhook-cabundle-settle", webhookcfg.DefaultCABundleSettle, "how long a new caBundle must be live before a certificate from a new CA is served", atLeast(0))
+	checked(fs, &w.preStopMargin, "prestop-margin", 5*time.Second, "time left between an added preStop sleep and the end of the pod's termination grace period", atLeast(0))
+}
+
+// checkedFlag is a flag whose value is checked when it is parsed, so a bad
+// value stops the binary at once with "invalid value V for flag -NAME: why".
+type checkedFlag[T any] struct {
+	p     *T
+	parse func(string) (T, error)
+	check func(T) error
+}
+
+func (f *checkedFlag[T]) String() string {
+	if f == nil || f.p == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.p)
+}
+
+func (f *checkedFlag[T]) Set(s string) error {
+	v, err := f.parse(s)
+	if err != nil {
+		return err
+	}
+	if err := f.check(v); err != nil {
+		return err
+	}
+	*f.p = v
+	return nil
+}
+
+// checked defines a string, int or duration flag with a check of its value.
+func checked[T string | int | time.Duration](fs *flag.FlagSet, p *T, name string, def T, usage string, check func(T) error) {
+	*p = def
+	fs.Var(&checkedFlag[T]{p: p, parse: parserOf[T](), check: check}, name, usage)
+}
+
+// parserOf parses a flag value of type T.
+func parserOf[T string | int | time.Duration]() func(string) (T, error) {
+	return func(s string) (T, error) {
+		var v any
+		var err error
+		var zero T
+		switch any(zero).(type) {
+		case string:
+			v = s
+		case int:
+			v, err = strconv.Atoi(s)
+		case time.Duration:
+			v, err = time.ParseDuration(s)
+		}
+		if err != nil {
+			return zero, errors.New("not a number or duration")
+		}
+		return v.(T), nil
+	}
+}
+
+func checkPort(p int) error {
+	if p < 1 || p > 65535 {
+		return errors.New("must be a port from 1 to 65535")
+	}
+	return nil
+}
+
+func checkHost(h string) error {
+	if h != "" && h != "localhost" && net.ParseIP(h) == nil {
+		return errors.New("must be an IP address (or localhost), or empty for all addresses")
+	}
+	return nil
+}
+
+func checkURL(u string) error {
+	if u == "" {
+		return nil
+	}
+	return webhookcfg.CheckURL(u)
+}
+
+func checkDNSLabel(s string) error {
+	if errs := validation.IsDNS1123Label(s); len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func checkDNSSubdomain(s string) error {
+	if errs := validation.IsDNS1123Subdomain(s); len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func checkFailurePolicy(s string) error {
+	if s != string(admissionregistrationv1.Ignore) && s != string(admissionregistrationv1.Fail) {
+		return errors.New("must be Ignore or Fail")
+	}
+	return nil
+}
+
+func checkTimeout(n int) error {
+	if n < 1 || n > 30 {
+		return errors.New("must be from 1 to 30 seconds")
+	}
+	return nil
+}
+
+func checkCertSource(s string) error {
+	if s != string(webhookcfg.CertSourceSelf) && s != string(webhookcfg.CertSourceCertManager) {
+		return errors.New("must be self or cert-manager")
+	}
+	return nil
+}
+
+func atLeast(min time.Duration) func(time.Duration) error {
+	return func(d time.Duration) error {
+		if d < min {
+			return fmt.Errorf("must be at least %s", min)
+		}
+		return nil
+	}
 }
 
 // operatorNamespace is the namespace lbgate runs in: the service account's,
@@ -105,44 +226,15 @@ func (w *webhookOptions) options() (webhookcfg.Options, error) {
 		ResyncInterval:         w.resyncInterval,
 		CABundleSettle:         w.caBundleSettle,
 	}
-	for _, c := range []struct {
-		bad  bool
-		flag string
-		val  any
-		want string
-	}{
-		{w.port < 1 || w.port > 65535, "--webhook-port", w.port, "must be a port from 1 to 65535"},
-		{w.host != "" && net.ParseIP(w.host) == nil && w.host != "localhost", "--webhook-host", w.host, "must be an IP address (or localhost), or empty for all addresses"},
-		{w.url != "" && !strings.HasPrefix(w.url, "https://"), "--webhook-url", w.url, "must be an https:// URL, or empty for the in-cluster Service"},
-		{w.url == "" && !isDNSLabel(w.serviceName), "--webhook-service-name", w.serviceName, "must be a Service name (lowercase letters, digits and '-')"},
-		{!isDNSLabel(w.namespace), "--webhook-namespace", w.namespace, "must be a namespace name (lowercase letters, digits and '-')"},
-		{!isDNSSubdomain(w.configName), "--webhook-config-name", w.configName, "must be a lowercase DNS name"},
-		{!isDNSSubdomain(w.secretName), "--webhook-secret-name", w.secretName, "must be a lowercase DNS name"},
-		{o.FailurePolicy != admissionregistrationv1.Ignore && o.FailurePolicy != admissionregistrationv1.Fail, "--webhook-failure-policy", w.failurePolicy, "must be Ignore or Fail"},
-		{w.timeoutSeconds < 1 || w.timeoutSeconds > 30, "--webhook-timeout", w.timeoutSeconds, "must be from 1 to 30 seconds"},
-		{o.CertSource != webhookcfg.CertSourceSelf && o.CertSource != webhookcfg.CertSourceCertManager, "--cert-source", w.certSource, "must be self or cert-manager"},
-		{o.CertSource == webhookcfg.CertSourceCertManager && !isDNSSubdomain(w.certManagerCert), "--cert-manager-certificate", w.certManagerCert, "must name the cert-manager Certificate"},
-		{w.certLifetime < time.Second, "--cert-lifetime", w.certLifetime, "must be at least 1s"},
-		{w.caLifetime <= w.certLifetime, "--ca-lifetime", w.caLifetime, fmt.Sprintf("must be longer than --cert-lifetime=%s", w.certLifetime)},
-		{w.resyncInterval < time.Second, "--webhook-resync-interval", w.resyncInterval, "must be at least 1s"},
-		{w.caBundleSettle < 0, "--webhook-cabundle-settle", w.caBundleSettle, "must not be negative"},
-		{w.preStopMargin < 0, "--prestop-margin", w.preStopMargin, "must not be negative"},
-	} {
-		if c.bad {
-			return o, fmt.Errorf("%s=%v: %s", c.flag, c.val, c.want)
-		}
+	// Each flag was checked when parsed; what is left involves several flags.
+	if w.caLifetime <= w.certLifetime {
+		return o, fmt.Errorf("--ca-lifetime=%s: must be longer than --cert-lifetime=%s", w.caLifetime, w.certLifetime)
 	}
 	if err := o.Validate(); err != nil {
 		return o, fmt.Errorf("webhook flags: %w", err)
 	}
 	return o, nil
 }
-
-// isDNSLabel reports whether s is an RFC 1123 label (Service and namespace names).
-func isDNSLabel(s string) bool { return len(validation.IsDNS1123Label(s)) == 0 }
-
-// isDNSSubdomain reports whether s is an RFC 1123 subdomain (most object names).
-func isDNSSubdomain(s string) bool { return len(validation.IsDNS1123Subdomain(s)) == 0 }
 
 // setupWebhook registers the pod webhook, its certificates and their self-repair with the manager.
 func setupWebhook(ctx context.Context, mgr ctrl.Manager, w webhookOptions) error {

@@ -148,8 +148,8 @@ func (o Options) Validate() error {
 		return errors.New("webhook options: cert-manager mode needs the Certificate's name")
 	}
 	if o.URL != "" {
-		if _, err := parseURL(o.URL); err != nil {
-			return fmt.Errorf("webhook options: %w", err)
+		if err := CheckURL(o.URL); err != nil {
+			return fmt.Errorf("webhook options: URL %q: %w", o.URL, err)
 		}
 	}
 	if o.CertSource == CertSourceSelf {
@@ -160,18 +160,25 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// parseURL checks a webhook URL: https, a host, no user, query or fragment.
+// CheckURL reports why s cannot be a webhook URL (the apiserver's rules:
+// https, a host, no user, query or fragment), or nil.
+func CheckURL(s string) error {
+	_, err := parseURL(s)
+	return err
+}
+
+// parseURL parses a webhook URL that passes CheckURL.
 func parseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("webhook URL %q: %w", s, err)
+		return nil, err
 	case u.Scheme != "https":
-		return nil, fmt.Errorf("webhook URL %q: scheme must be https", s)
+		return nil, errors.New("scheme must be https")
 	case u.Hostname() == "":
-		return nil, fmt.Errorf("webhook URL %q: no host", s)
+		return nil, errors.New("no host")
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("webhook URL %q: user, query and fragment are not allowed", s)
+		return nil, errors.New("user, query and fragment are not allowed")
 	}
 	return u, nil
 }
