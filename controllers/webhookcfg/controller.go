@@ -44,6 +44,10 @@ type Reconciler struct {
 	Options Options
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// KeeperSynced reports whether the Keeper has seen the Secret as the
+	// cache first listed it; nil means it has. The leader waits for it, so
+	// that a rebuild can keep the certificate being served.
+	KeeperSynced func() bool
 
 	caBundle settleClock
 	reported reportedConditions
@@ -80,6 +84,9 @@ func (r *round) requeueWithin(d time.Duration) {
 // Reconcile checks and repairs, in order: the certificates (the Secret, its
 // renewal and rotation), then the webhook configuration around them.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ctrl.Result, error) {
+	if r.KeeperSynced != nil && !r.KeeperSynced() {
+		return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+	}
 	rd, err := r.observe(ctx)
 	if err != nil {
 		return ctrl.Result{}, err

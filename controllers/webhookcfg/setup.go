@@ -44,7 +44,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("watching Secret %s/%s: %w", o.Namespace, o.SecretName, err)
 	}
 	loader := &servingLoader{keeper: keeper, opts: o, log: log, now: time.Now}
-	if _, err := secrets.AddEventHandler(loader.handler()); err != nil {
+	loaded, err := secrets.AddEventHandler(loader.handler())
+	if err != nil {
 		return fmt.Errorf("watching Secret %s/%s: %w", o.Namespace, o.SecretName, err)
 	}
 	if _, err := objects.GetInformer(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}); err != nil {
@@ -73,12 +74,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 
 	r := &Reconciler{
-		Client:  client.WithFieldOwner(mgr.GetClient(), FieldManager),
-		Objects: objects,
-		Pods:    mgr.GetClient(),
-		Keeper:  keeper,
-		Events:  events.NewRecorder(mgr.GetEventRecorder(EventSource)),
-		Options: o,
+		Client:       client.WithFieldOwner(mgr.GetClient(), FieldManager),
+		Objects:      objects,
+		Pods:         mgr.GetClient(),
+		Keeper:       keeper,
+		Events:       events.NewRecorder(mgr.GetEventRecorder(EventSource)),
+		Options:      o,
+		KeeperSynced: loaded.HasSynced,
 	}
 	if err := r.SetupWithManager(mgr, objects); err != nil {
 		return fmt.Errorf("setting up the webhook self-repair controller: %w", err)

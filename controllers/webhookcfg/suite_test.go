@@ -139,15 +139,19 @@ func startManager(o webhookcfg.Options) *managerHandle {
 
 // newManager builds and starts a manager; withControllers adds lbgate's
 // controllers (the benchmark runs the webhook alone).
-func newManager(c *rest.Config, o webhookcfg.Options, withControllers bool) (*managerHandle, error) {
+func newManager(c *rest.Config, o webhookcfg.Options, withControllers bool, tune ...func(*ctrl.Options)) (*managerHandle, error) {
 	h := &managerHandle{opts: o, probeAddr: fmt.Sprintf("127.0.0.1:%d", freePort()), done: make(chan struct{})}
-	m, err := ctrl.NewManager(c, ctrl.Options{
+	mo := ctrl.Options{
 		Scheme:                 controllers.NewScheme(),
 		Cache:                  controllers.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: h.probeAddr,
 		Controller:             config.Controller{SkipNameValidation: ptr(true)},
-	})
+	}
+	for _, t := range tune {
+		t(&mo)
+	}
+	m, err := ctrl.NewManager(c, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -203,18 +207,18 @@ func restartManager(o webhookcfg.Options, prepare func()) {
 }
 
 // replaceManager is restartManager without waiting for readiness.
-func replaceManager(o webhookcfg.Options, prepare func()) {
-	replaceManagerAs(cfg, o, prepare)
+func replaceManager(o webhookcfg.Options, prepare func(), tune ...func(*ctrl.Options)) {
+	replaceManagerAs(cfg, o, prepare, tune...)
 }
 
 // replaceManagerAs is replaceManager with the manager talking to the
 // apiserver through c (for example as another user).
-func replaceManagerAs(c *rest.Config, o webhookcfg.Options, prepare func()) {
+func replaceManagerAs(c *rest.Config, o webhookcfg.Options, prepare func(), tune ...func(*ctrl.Options)) {
 	mgr.stop()
 	if prepare != nil {
 		prepare()
 	}
-	h, err := newManager(c, o, true)
+	h, err := newManager(c, o, true, tune...)
 	Expect(err).NotTo(HaveOccurred())
 	mgr = h
 	DeferCleanup(func() {
