@@ -13,7 +13,7 @@ import (
 )
 
 // errSecretMissing stands for the absent Secret among Load's errors.
-var errSecretMissing = errors.New("Secret missing")
+var errSecretMissing = errors.New("the Secret is missing")
 
 // reconcileCertificates decides which certificates are served and what the
 // caBundle must hold, by who owns the Secret.
@@ -30,45 +30,65 @@ func (r *Reconciler) reconcileCertificates(ctx context.Context, rd *round) error
 
 // manageCertificates owns the Secret: it
 //  1. loads and validates it;
-//  2. rebuilds it when it is missing or invalid;
-//  3. otherwise takes the next renewal/rotation step the bundle plans;
-//  4. asks for the caBundle of the resulting bundle and the next look.
+//  2. rebuilds it when it is missing or invalid, or else takes the next
+//     renewal/rotation step the bundle plans;
+//  3. asks for the caBundle of the resulting bundle and sets the next look.
 func (r *Reconciler) manageCertificates(ctx context.Context, rd *round) error {
-	log := logf.FromContext(ctx)
+	r.markManaged(rd)
+	bundle, err := r.load(rd)
+	if err != nil {
+		bundle, err = r.repairSecret(ctx, rd, bundle, err)
+	} else {
+		bundle, err = r.advance(ctx, rd, bundle)
+	}
+	if err != nil {
+		return err
+	}
+	rd.caBundle, rd.ownCABundle = bundle.CABundle(), true
+	r.scheduleNextStep(rd, bundle)
+	return nil
+}
+
+// markManaged records that lbgate manages the certificates (again).
+func (r *Reconciler) markManaged(rd *round) {
 	certificateManaged.Set(1)
 	r.reported.clear(ReasonCertificateNotManaged)
 	if rd.secret != nil {
 		r.Events.Resolved(rd.secret, ReasonCertificateNotManaged)
 	}
+}
 
-	bundle, err := r.load(rd)
+// repairSecret rebuilds a missing or invalid Secret (cause says which) and
+// reports it.
+func (r *Reconciler) repairSecret(ctx context.Context, rd *round, stored *certs.Bundle, cause error) (*certs.Bundle, error) {
+	rebuilt, how, err := r.rebuild(rd, stored)
 	if err != nil {
-		rebuilt, how, rerr := r.rebuild(rd, bundle)
-		if rerr != nil {
-			return fmt.Errorf("rebuilding certificates (%v): %w", err, rerr)
-		}
-		if err := r.writeSecret(ctx, rd, rebuilt); err != nil {
-			return err
-		}
-		r.reportRebuilt(ctx, rd, err, how)
-		bundle = rebuilt
-	} else if step := bundle.Plan(rd.now, r.observed(ctx, rd, bundle)); step != certs.ActionNone {
-		next, err := bundle.Apply(step, r.Options.certOptions())
-		if err != nil {
-			return fmt.Errorf("certificate step %s: %w", step, err)
-		}
-		if err := r.writeSecret(ctx, rd, next); err != nil {
-			return err
-		}
-		rotations.WithLabelValues(string(step)).Inc()
-		log.Info("certificate step taken", "step", step, "certificate", next.String())
-		r.Events.Normal(rd.secret, ReasonCertificateRotated, actionRotate, "%s: %s", step, next.String())
-		bundle = next
+		return nil, fmt.Errorf("rebuilding certificates (%v): %w", cause, err)
 	}
+	if err := r.writeSecret(ctx, rd, rebuilt); err != nil {
+		return nil, err
+	}
+	r.reportRebuilt(ctx, rd, cause, how)
+	return rebuilt, nil
+}
 
-	rd.caBundle, rd.ownCABundle = bundle.CABundle(), true
-	r.scheduleNextStep(rd, bundle)
-	return nil
+// advance takes the renewal or rotation step the bundle plans now, if any.
+func (r *Reconciler) advance(ctx context.Context, rd *round, b *certs.Bundle) (*certs.Bundle, error) {
+	step := b.Plan(rd.now, r.observed(ctx, rd, b))
+	if step == certs.ActionNone {
+		return b, nil
+	}
+	next, err := b.Apply(step, r.Options.certOptions())
+	if err != nil {
+		return nil, fmt.Errorf("certificate step %s: %w", step, err)
+	}
+	if err := r.writeSecret(ctx, rd, next); err != nil {
+		return nil, err
+	}
+	rotations.WithLabelValues(string(step)).Inc()
+	logf.FromContext(ctx).Info("certificate step taken", "step", step, "certificate", next.String())
+	r.Events.Normal(rd.secret, ReasonCertificateRotated, actionRotate, "%s: %s", step, next.String())
+	return next, nil
 }
 
 // load reads the managed Secret; a missing one is an error like an invalid one.

@@ -67,9 +67,12 @@ func applyObject(want *admissionregistrationv1.MutatingWebhookConfiguration, own
 	}
 	pruneNulls(obj)
 	if !ownCABundle {
-		for _, w := range obj["webhooks"].([]any) {
-			if cc, ok := w.(map[string]any)["clientConfig"].(map[string]any); ok {
-				delete(cc, "caBundle")
+		webhooks, _ := obj["webhooks"].([]any)
+		for _, w := range webhooks {
+			if wm, ok := w.(map[string]any); ok {
+				if cc, ok := wm["clientConfig"].(map[string]any); ok {
+					delete(cc, "caBundle")
+				}
 			}
 		}
 	}
