@@ -56,6 +56,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.webhook.enabled { // flags that depend on each other, checked before connecting anywhere
+		if _, err := o.webhook.options(); err != nil {
+			return err
+		}
+	}
 	provider, err := newProvider(o)
 	if err != nil {
 		return err
