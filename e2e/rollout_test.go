@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/e2e/loadgen"
 	"github.com/lbgate/lbgate/e2e/stack"
 )
 
@@ -51,17 +52,22 @@ var _ = Describe("Rollouts behind HAProxy", Ordered, func() {
 		}
 	})
 
-	It("rolls 10 replicas under load with zero failed requests, waiting for HAProxy", func(ctx SpecContext) {
-		a := app("roll", "be_roll", 10)
-		Expect(st.Deploy(ctx, a)).To(Succeed())
-		res, err := st.RollOut(ctx, stack.Rollout{App: a, ToImage: stack.ImageV2})
-		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("lbgate rollout", res.Summary("lbgate"))
-		GinkgoWriter.Print(res.Load.Table())
-		Expect(res.Load.Failed).To(BeZero(), res.Load.Table())
-		Expect(res.EarlyReady).To(BeEmpty(), "pods Ready before HAProxy had them up")
-		Expect(res.ReadyPods).To(Equal(10))
-	}, SpecTimeout(6*time.Minute))
+	DescribeTable("rolls 10 replicas under load with zero failed requests, waiting for HAProxy",
+		func(ctx SpecContext, ns string, mode loadgen.Mode) {
+			a := app(ns, "be_roll_"+ns, 10)
+			Expect(st.Deploy(ctx, a)).To(Succeed())
+			res, err := st.RollOut(ctx, stack.Rollout{App: a, ToImage: stack.ImageV2, Mode: mode})
+			Expect(err).NotTo(HaveOccurred())
+			AddReportEntry("lbgate rollout ("+string(mode)+")", res.Summary("lbgate "+string(mode)))
+			GinkgoWriter.Print(res.Load.Table())
+			Expect(res.Load.Failed).To(BeZero(), res.Load.Table())
+			Expect(res.EarlyReady).To(BeEmpty(), "pods Ready before HAProxy had them up")
+			Expect(res.ReadyPods).To(Equal(10))
+			Expect(res.Load.ByVersion()).To(HaveKey("v2"), "the new version serves once it is up")
+		},
+		Entry("keep-alive connections", SpecTimeout(6*time.Minute), "roll", loadgen.KeepAlive),
+		Entry("a new connection per request", SpecTimeout(6*time.Minute), "rollnew", loadgen.NewConnection),
+	)
 })
 
 var _ = Describe("Rollouts with faults", Ordered, func() {
