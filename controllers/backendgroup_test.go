@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
@@ -272,6 +274,29 @@ var _ = Describe("Service controller", func() {
 		setAnnotation(ctx, svc, v1alpha1.AnnotationWeight, "50")
 		Eventually(func() []providers.BackendStatus { return lb.Backends(t.target) }).Should(ConsistOf(HaveField("Weight", BeEquivalentTo(50))))
 		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionAccepted)).Should(HavePrefix("True/AnnotationsValid"))
+	})
+
+	It("refuses a target another group already binds, and leaves that group's backends alone", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
+
+		t.createService(ctx, "api", nil) // same target
+		t.runPod(ctx, "api-1", "api")
+		Eventually(condition(ctx, t.name, "api", v1alpha1.ConditionDegraded)).Should(ContainSubstring(
+			"True/TargetConflict: target %s is bound by BackendGroup %s/web", t.target, t.name))
+		Eventually(eventsFor(ctx, t.name, "BackendGroup", "api", "TargetConflict")).ShouldNot(BeEmpty())
+		Consistently(backends(t.target)).Should(ConsistOf(addr(pod)))
+	})
+
+	It("rejects a BackendGroup whose name cannot be a readiness gate condition type", func(ctx SpecContext) {
+		long := &v1alpha1.BackendGroup{
+			ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: strings.Repeat("a", 64)},
+			Spec:       v1alpha1.BackendGroupSpec{ServiceName: "web", Ports: []v1alpha1.PortBinding{{Port: 80, Target: t.target}}},
+		}
+		err := k8s.Create(ctx, long)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("metadata.name must be at most 63 characters"))
 	})
 
 	It("moves the backends when the Service binds another target", func(ctx SpecContext) {

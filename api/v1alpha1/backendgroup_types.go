@@ -159,6 +159,7 @@ type BackendGroupStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=bg,categories=lbgate
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: it is the name part of the pods' readiness gate condition type"
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.networkMode`
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desired`
 // +kubebuilder:printcolumn:name="Registered",type=integer,JSONPath=`.status.registered`

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -78,6 +80,34 @@ type Reconciler struct {
 	Provider providers.Provider
 	Events   *events.Recorder
 	Options  Options
+
+	mu      sync.Mutex
+	removed map[types.NamespacedName]time.Time // groups this process removed, for late gates
+}
+
+// removedMemory is how long a removed group's late-gated pods are still released.
+const removedMemory = 10 * time.Minute
+
+func (r *Reconciler) markRemoved(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.removed == nil {
+		r.removed = map[types.NamespacedName]time.Time{}
+	}
+	now := time.Now()
+	for k, t := range r.removed {
+		if now.Sub(t) > removedMemory {
+			delete(r.removed, k)
+		}
+	}
+	r.removed[key] = now
+}
+
+func (r *Reconciler) removedRecently(key types.NamespacedName) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.removed[key]
+	return ok && time.Since(t) <= removedMemory
 }
 
 // +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;update;patch
@@ -92,6 +122,15 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	bg := &v1alpha1.BackendGroup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, bg); err != nil {
+		if apierrors.IsNotFound(err) && r.removedRecently(req.NamespacedName) {
+			// A pod that got the gate while this group was being removed (a
+			// webhook replica had not seen the deletion yet) must not wait for
+			// it forever. A group that does not exist yet is another matter:
+			// its pods wait for it.
+			gone := &v1alpha1.BackendGroup{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: req.Name}}
+			_, err := r.releaseGates(ctx, gone)
+			return ctrl.Result{}, err
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
@@ -109,6 +148,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // reconcileNormal: read pods and the load balancer, plan, apply, flip gates, report.
 func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
 	opts := r.Options.withDefaults()
+	if conflict, err := r.targetConflict(ctx, bg); err != nil || conflict != "" {
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		before := bg.DeepCopy()
+		r.reportConflict(bg, conflict)
+		return ctrl.Result{RequeueAfter: r.Options.withDefaults().ResyncInterval}, r.patchStatus(ctx, before, bg)
+	}
 	if err := r.trackTargets(ctx, bg); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -158,6 +205,15 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 
 // reconcileDelete removes every backend of the group and releases the gates of its pods.
 func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
+	// Gates first: a removed group must never hold pods back, even while the
+	// load balancer cannot be reached to remove the backends.
+	released, err := r.releaseGates(ctx, bg)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if released > 0 {
+		r.Events.Normal(bg, events.GatesReleased, "Release", "set the readiness gate of %d pods True: the group was removed", released)
+	}
 	if !controllerutil.ContainsFinalizer(bg, v1alpha1.FinalizerName) {
 		return ctrl.Result{}, nil
 	}
@@ -169,19 +225,13 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 		}
 		return retry(err)
 	}
-	released, err := r.releaseGates(ctx, bg)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if released > 0 {
-		r.Events.Normal(bg, events.GatesReleased, "Release", "set the readiness gate of %d pods True: the group was removed", released)
-	}
 	controllerutil.RemoveFinalizer(bg, v1alpha1.FinalizerName)
 	if err := r.Client.Update(ctx, bg); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.Events.Forget(bg.UID)
 	forgetCounts(bg)
+	r.markRemoved(client.ObjectKeyFromObject(bg))
 	log.FromContext(ctx).Info("backend group removed", "releasedGates", released)
 	return ctrl.Result{}, nil
 }
@@ -238,6 +288,43 @@ func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (ma
 	return registered, limits, quota, nil
 }
 
+// targetConflict says which other group already binds one of this group's
+// targets. A target belongs to one group: each group removes from its targets
+// whatever its own pods do not claim, so two groups on one target would
+// remove each other's backends.
+func (r *Reconciler) targetConflict(ctx context.Context, bg *v1alpha1.BackendGroup) (string, error) {
+	all := &v1alpha1.BackendGroupList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return "", fmt.Errorf("listing BackendGroups: %w", err)
+	}
+	for i := range all.Items {
+		other := &all.Items[i]
+		if other.UID == bg.UID {
+			continue
+		}
+		for _, t := range targetsOf(bg) {
+			if !slices.Contains(knownTargets(other), t) {
+				continue
+			}
+			// The group that already holds the target keeps it; if neither or
+			// both do, the older one.
+			iHold, theyHold := slices.Contains(bg.Status.Targets, t), slices.Contains(other.Status.Targets, t)
+			if (theyHold && !iHold) || (theyHold == iHold && olderThan(other, bg)) {
+				return fmt.Sprintf("target %s is bound by BackendGroup %s/%s; a target belongs to one group", t, other.Namespace, other.Name), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// olderThan orders groups by creation, then namespace and name, so exactly one of two conflicting groups yields.
+func olderThan(a, b *v1alpha1.BackendGroup) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+}
+
 // trackTargets records the spec's targets in the status before anything is
 // registered on them, so a target that is later unbound can be cleaned up.
 func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup) error {
@@ -271,6 +358,9 @@ func (r *Reconciler) next(plan Plan, c podCounts, opts Options) ctrl.Result {
 	if c.waitingOnLB > 0 {
 		after = min(after, opts.PendingInterval)
 	}
+	if c.waiting > 0 && len(plan.Deregister) > 0 {
+		after = min(after, opts.PendingInterval) // a place was freed: bind the next waiting pod now
+	}
 	if !plan.NextDeregistration.IsZero() {
 		after = min(after, max(plan.NextDeregistration.Sub(opts.Now()), opts.PendingInterval))
 	}
@@ -300,7 +390,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, bg *v1alpha1.Backe
 // retry turns a provider error into a result: throttling waits as asked,
 // anything else goes back to the queue's error backoff.
 func retry(err error) (ctrl.Result, error) {
-	if d, ok := providers.RetryAfter(err); ok {
+	if d, ok := providers.RetryAfter(err); ok && d > 0 {
 		return ctrl.Result{RequeueAfter: d}, nil
 	}
 	return ctrl.Result{}, err

@@ -92,7 +92,7 @@ func BuildPlan(in Input) Plan {
 		Drain:      map[string][]netip.AddrPort{},
 		Deregister: map[string][]netip.AddrPort{},
 	}
-	bindings := resolveBindings(in.Spec, in.Service, &p.Problems)
+	bindings, unresolved := resolveBindings(in.Spec, in.Service, &p.Problems)
 	lb := indexRegistered(in.Registered)
 
 	pods := slices.Clone(in.Pods)
@@ -173,7 +173,10 @@ func BuildPlan(in Input) Plan {
 	// Whatever the load balancer has that no selected pod claims is an orphan:
 	// a pod that is gone, no longer selected, or no longer eligible.
 	for tb := range lb {
-		if !claimed[tb] {
+		// A target whose binding no longer resolves (its Service port changed
+		// under a spec that could not follow) keeps what it has: removing it
+		// all would be an outage while every gate stays True.
+		if !claimed[tb] && !unresolved[tb.Target] {
 			p.Deregister[tb.Target] = append(p.Deregister[tb.Target], tb.Addr)
 		}
 	}
@@ -237,18 +240,21 @@ func classify(pod *corev1.Pod, bindings []binding, in Input, lb map[TargetBacken
 	return pp
 }
 
-// resolveBindings pairs each spec port with the Service port it names.
-func resolveBindings(spec v1alpha1.BackendGroupSpec, svc *corev1.Service, problems *[]string) []binding {
+// resolveBindings pairs each spec port with the Service port it names, and
+// returns the targets of the spec ports the Service lacks.
+func resolveBindings(spec v1alpha1.BackendGroupSpec, svc *corev1.Service, problems *[]string) ([]binding, map[string]bool) {
 	var out []binding
+	unresolved := map[string]bool{}
 	for i, pb := range spec.Ports {
 		idx := slices.IndexFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Port == pb.Port })
 		if idx < 0 {
 			*problems = append(*problems, fmt.Sprintf("spec.ports[%d].port %d is not a port of Service %s", i, pb.Port, svc.Name))
+			unresolved[pb.Target] = true
 			continue
 		}
 		out = append(out, binding{target: pb.Target, port: pb.Port, targetPort: svc.Spec.Ports[idx]})
 	}
-	return out
+	return out, unresolved
 }
 
 // backendsOf returns the pod's backend on each bound target whose target port resolves.

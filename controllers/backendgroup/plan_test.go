@@ -1126,6 +1126,19 @@ func TestBuildPlan(t *testing.T) {
 			},
 		},
 		{
+			name: "problems: a target whose Service port vanished keeps its backends (no outage while gates stay True)",
+			in: func() Input {
+				in := pfInput(pfPod("a", "10.0.0.1"))
+				in.Spec.Ports = []v1alpha1.PortBinding{pfBind(443, "tg-a")}
+				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
+				return in
+			}(),
+			want: pfSummary{
+				States:   map[string]string{"a": "Pending"},
+				Problems: []string{"spec.ports[0].port 443 is not a port of Service web"},
+			},
+		},
+		{
 			name: "multi-port: new pod is registered on both targets",
 			in: func() Input {
 				in := pfInput(pfPod("a", "10.0.0.1"))

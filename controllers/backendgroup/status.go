@@ -126,6 +126,13 @@ func (r *Reconciler) reportProviderError(bg *v1alpha1.BackendGroup, svc *corev1.
 	}
 }
 
+// reportConflict marks a group that yields a target to an older group.
+func (r *Reconciler) reportConflict(bg *v1alpha1.BackendGroup, msg string) {
+	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionReady, false, events.TargetConflict, msg)
+	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionDegraded, true, events.TargetConflict, msg)
+	r.Events.Warning(bg, events.TargetConflict, "Bind", "%s; nothing is registered", msg)
+}
+
 // reportNoService marks a group whose Service is missing or selects nothing.
 func (r *Reconciler) reportNoService(bg *v1alpha1.BackendGroup) {
 	msg := fmt.Sprintf("Service %s does not exist or has no selector; the load balancer is left as it is", bg.Spec.ServiceName)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/api/annotations"
@@ -36,6 +37,9 @@ func (g CachedGroups) GroupsFor(ctx context.Context, namespace string) ([]webhoo
 		bg := &list.Items[i]
 		if bg.DeletionTimestamp != nil {
 			continue
+		}
+		if len(validation.IsQualifiedName(v1alpha1.GateConditionType(bg.Name))) > 0 {
+			continue // a gate the apiserver would reject would block the pod's creation
 		}
 		svc := &corev1.Service{}
 		if err := g.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: bg.Spec.ServiceName}, svc); err != nil {

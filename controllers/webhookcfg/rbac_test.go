@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
@@ -81,9 +82,12 @@ var _ = Describe("RBAC", func() {
 
 		By("it repairs the Secret and the configuration")
 		Expect(k8s.Delete(ctx, getSecret(ctx))).To(Succeed())
-		live := getConfig(ctx)
-		live.Webhooks[0].TimeoutSeconds = ptr[int32](30)
-		Expect(k8s.Update(ctx, live)).To(Succeed())
+		// The operator may be repairing the configuration at this moment: edit it on a fresh copy until the write lands.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			live := getConfig(ctx)
+			live.Webhooks[0].TimeoutSeconds = ptr[int32](30)
+			return k8s.Update(ctx, live)
+		})).To(Succeed())
 		Eventually(configDifferences).WithContext(ctx).Should(BeEmpty())
 		Eventually(servingTrusted).WithContext(ctx).Should(Succeed())
 

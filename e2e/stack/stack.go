@@ -65,7 +65,7 @@ type Stack struct {
 }
 
 // Start brings the whole stack up; on error nothing is left running.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Nodes == 0 {
 		opts.Nodes = 3
 	}
@@ -75,7 +75,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if len(opts.Backends) == 0 {
 		opts.Backends = []string{"be_web"}
 	}
-	s = &Stack{opts: opts, workDir: opts.WorkDir}
+	s := &Stack{opts: opts, workDir: opts.WorkDir}
 	if s.workDir == "" {
 		if s.workDir, err = os.MkdirTemp("", "lbgate-e2e-"); err != nil {
 			return nil, err

@@ -20,6 +20,8 @@ const (
 	BackendsDeregistered = "BackendsDeregistered"
 	// ProviderError: a load-balancer call failed.
 	ProviderError = "ProviderError"
+	// TargetConflict: another BackendGroup already binds the target.
+	TargetConflict = "TargetConflict"
 	// TargetNotFound: the load-balancer target does not exist.
 	TargetNotFound = "TargetNotFound"
 	// QuotaExceeded: pods wait for a place under the backend quota.
