@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/controllers/webhookcfg"
@@ -47,9 +48,12 @@ var _ = Describe("The webhook configuration", func() {
 
 	DescribeTable("is put back when edited",
 		func(ctx SpecContext, edit func(*admissionregistrationv1.MutatingWebhookConfiguration), difference string) {
-			cfg := getConfig(ctx)
-			edit(cfg)
-			Expect(k8s.Update(ctx, cfg, client.FieldOwner("kubectl-edit"))).To(Succeed())
+			var cfg *admissionregistrationv1.MutatingWebhookConfiguration
+			Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error { // the operator may be writing it right now
+				cfg = getConfig(ctx)
+				edit(cfg)
+				return k8s.Update(ctx, cfg, client.FieldOwner("kubectl-edit"))
+			})).To(Succeed())
 			edited := time.Now()
 			Eventually(configDifferences).WithContext(ctx).Should(BeEmpty())
 			report("configuration edited", "%s: put back in %s", difference, time.Since(edited).Round(time.Millisecond))

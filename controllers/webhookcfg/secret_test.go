@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/certs"
@@ -73,11 +74,14 @@ var _ = Describe("The certificate Secret", func() {
 		func(ctx SpecContext, corrupt func(cur *certs.Bundle) map[string][]byte, reason certs.Reason) {
 			cur, err := storedBundle(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			secret := getSecret(ctx)
-			secret.Data = corrupt(cur)
-			_, loadErr := certs.Load(secret.Data, time.Now(), certOptions().Names())
+			data := corrupt(cur)
+			_, loadErr := certs.Load(data, time.Now(), certOptions().Names())
 			Expect(certs.ReasonOf(loadErr)).To(Equal(reason), "the corruption is the intended one: %v", loadErr)
-			Expect(k8s.Update(ctx, secret, client.FieldOwner("test-corrupter"))).To(Succeed())
+			Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error { // the operator may be writing it right now
+				secret := getSecret(ctx)
+				secret.Data = data
+				return k8s.Update(ctx, secret, client.FieldOwner("test-corrupter"))
+			})).To(Succeed())
 			corrupted := time.Now()
 
 			Eventually(func() error {
