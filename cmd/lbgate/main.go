@@ -5,9 +5,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
@@ -91,6 +94,18 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	// Not ready (so no webhook traffic from a Service in front of us) until the
+	// informer caches the webhook and controllers read from have synced.
+	if err := mgr.AddReadyzCheck("informers", func(*http.Request) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches not synced yet")
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	logger.Info("starting lbgate", "provider", provider.Name(), "defaultNetworkMode", bgOpts.DefaultMode,
