@@ -67,8 +67,8 @@ func (w *webhookOptions) bind(fs *flag.FlagSet) {
 	checked(fs, &w.certLifetime, "cert-lifetime", 90*24*time.Hour, "validity of the serving certificate lbgate issues; renewed at two-thirds", atLeast(time.Second))
 	checked(fs, &w.caLifetime, "ca-lifetime", 2*365*24*time.Hour, "validity of the CA lbgate issues; rotated at two-thirds; longer than --cert-lifetime", atLeast(2*time.Second))
 	checked(fs, &w.resyncInterval, "webhook-resync-interval", webhookcfg.DefaultResyncInterval, "how often the webhook configuration and certificates are checked without any change", atLeast(time.Second))
-	checked(fs, &w.caBundleSettle, "webhook-cabundle-settle", webhookcfg.DefaultCABundleSettle, "how long a new caBundle must be live before a certificate from a new CA is served", atLeast(0))
-	checked(fs, &w.preStopMargin, "prestop-margin", 5*time.Second, "time left between an added preStop sleep and the end of the pod's termination grace period", atLeast(0))
+	checked(fs, &w.caBundleSettle, "webhook-cabundle-settle", webhookcfg.DefaultCABundleSettle, "how long a new caBundle must be live before a certificate from a new CA is served (at least 100ms: the apiservers need that long to load it)", atLeast(100*time.Millisecond))
+	checked(fs, &w.preStopMargin, "prestop-margin", 5*time.Second, "time left between an added preStop sleep and the end of the pod's termination grace period (whole seconds, at least 1s)", atLeast(time.Second))
 }
 
 // checkedFlag is a flag whose value is checked when it is parsed, so a bad
