@@ -215,6 +215,41 @@ var _ = Describe("BackendGroup controller", func() {
 		Expect(podReady(ctx, pod)()).To(Equal(corev1.ConditionTrue))
 	})
 
+	It("releases the gates of a hand-made group whose Service loses its selector or goes, and leaves the load balancer as it is", func(ctx SpecContext) {
+		svc := t.service("web", nil)
+		svc.Annotations = nil // not opted in: the group below is made by hand
+		Expect(k8s.Create(ctx, svc)).To(Succeed())
+		Expect(k8s.Create(ctx, &v1alpha1.BackendGroup{
+			ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: "web"},
+			Spec:       v1alpha1.BackendGroupSpec{ServiceName: "web", Ports: []v1alpha1.PortBinding{{Port: 80, Target: t.target}}},
+		})).To(Succeed())
+		healthy := t.runPod(ctx, "web-1", "web")
+		pending := t.runPod(ctx, "web-2", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
+		Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
+		Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
+		Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
+
+		By("dropping the Service's selector: nothing is selected, so no pod waits for the group")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
+		svc.Spec.Selector = nil
+		Expect(k8s.Update(ctx, svc)).To(Succeed())
+		Eventually(gateState(ctx, pending, "web")).Should(Equal("True/NotSelected"))
+		Eventually(podReady(ctx, pending)).Should(Equal(corev1.ConditionTrue))
+		Expect(gateState(ctx, healthy, "web")()).To(Equal("True/NotSelected"))
+		Expect(gate(ctx, pending, "web").Message).To(ContainSubstring("Service web does not exist or has no selector"))
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionReady)).Should(ContainSubstring("False/ServiceNotFound: Service web does not exist or has no selector"))
+		Eventually(eventsFor(ctx, t.name, "BackendGroup", "web", "ServiceNotFound")).ShouldNot(BeEmpty())
+		Consistently(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)), "the load balancer is left as it is")
+
+		By("deleting the Service: the group stays, a new pod gated by it is released too")
+		Expect(k8s.Delete(ctx, svc)).To(Succeed())
+		late := t.runPod(ctx, "web-3", "web")
+		Eventually(gateState(ctx, late, "web")).Should(Equal("True/NotSelected"))
+		Eventually(podReady(ctx, late)).Should(Equal(corev1.ConditionTrue))
+		Expect(backends(t.target)()).To(ConsistOf(addr(healthy), addr(pending)))
+	})
+
 	It("converges after a manager restart without registering anything twice", func(ctx SpecContext) {
 		t.createService(ctx, "web", nil)
 		lb.SetLatency(200 * time.Millisecond) // slow load balancer: the restart lands mid-way

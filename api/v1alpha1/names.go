@@ -81,7 +81,7 @@ const (
 	GateReasonHostNetwork = "HostNetwork"
 	// GateReasonTargetPortNotFound: a Service port's target port names no port of the pod.
 	GateReasonTargetPortNotFound = "TargetPortNotFound"
-	// GateReasonNotSelected: the pod no longer matches the Service selector, so the group releases it.
+	// GateReasonNotSelected: the pod no longer matches the Service selector (or the Service is gone or has no selector), so the group releases it.
 	GateReasonNotSelected = "NotSelected"
 	// GateReasonBackendGroupRemoved: the group was deleted or the Service opted out; the gate is released.
 	GateReasonBackendGroupRemoved = "BackendGroupRemoved"

@@ -7,6 +7,7 @@ package backendgroup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -168,8 +169,12 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, err
 	}
 	if svc == nil {
+		// Nothing is selected: no pod may wait for this group. The load
+		// balancer is left as it is (a Service being recreated must not
+		// empty it); the group resumes when the Service is back.
 		r.reportNoService(bg)
-		return ctrl.Result{}, r.patchStatus(ctx, before, bg)
+		gateErr := r.releaseOthers(ctx, bg, others, "Service "+bg.Spec.ServiceName+" does not exist or has no selector")
+		return ctrl.Result{}, errors.Join(r.patchStatus(ctx, before, bg), gateErr)
 	}
 	if retired := retiredTargets(bg); len(retired) > 0 {
 		if err := r.deregisterAll(ctx, bg, retired, "the target is no longer bound"); err != nil {
@@ -185,7 +190,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	}
 	plan := BuildPlan(Input{
 		Spec: bg.Spec, Mode: mode, CIDRs: opts.CIDRs[mode], Service: svc, Pods: selected,
-		Registered: registered, MaxBackends: quota, Now: opts.Now(),
+		Registered: registered, MaxBackends: quota, Limits: limits, Now: opts.Now(),
 	})
 	lbView, provErr := r.apply(ctx, bg, plan, registered, limits)
 	gateErr := r.syncGates(ctx, bg, plan, lbView, others)
@@ -237,7 +242,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 }
 
 // pods returns the group's Service, the pods it selects, and the other pods of
-// the namespace that still carry the group's gate.
+// the namespace that still carry the group's gate. A Service that is missing
+// or has no selector is returned as nil, and selects nothing.
 func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (*corev1.Service, []*corev1.Pod, []*corev1.Pod, error) {
 	svc := &corev1.Service{}
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc)
@@ -245,13 +251,16 @@ func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (*core
 		return nil, nil, nil, fmt.Errorf("reading Service %s: %w", bg.Spec.ServiceName, err)
 	}
 	if err != nil || len(svc.Spec.Selector) == 0 {
-		return nil, nil, nil, nil
+		svc = nil
 	}
 	list := &corev1.PodList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
 		return nil, nil, nil, fmt.Errorf("listing pods: %w", err)
 	}
-	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	sel := labels.Nothing()
+	if svc != nil {
+		sel = labels.SelectorFromSet(svc.Spec.Selector)
+	}
 	gate := v1alpha1.GateConditionType(bg.Name)
 	var selected, others []*corev1.Pod
 	for i := range list.Items {

@@ -33,12 +33,21 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, p
 		}
 		errs = append(errs, r.writeGate(ctx, pp.Pod, condType, v, ts))
 	}
+	errs = append(errs, r.releaseOthers(ctx, bg, others, "the pod no longer matches the selector of Service "+bg.Spec.ServiceName))
+	return errors.Join(errs...)
+}
+
+// releaseOthers sets the group's gate True, reason NotSelected, on pods that
+// carry it but are not selected by the group's Service; why says why.
+func (r *Reconciler) releaseOthers(ctx context.Context, bg *v1alpha1.BackendGroup, others []*corev1.Pod, why string) error {
+	condType := v1alpha1.GateConditionType(bg.Name)
+	ts := now(r.Options)
+	v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonNotSelected, Message: why}
+	var errs []error
 	for _, pod := range others {
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
-		v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonNotSelected,
-			Message: "the pod no longer matches the selector of Service " + bg.Spec.ServiceName}
 		errs = append(errs, r.writeGate(ctx, pod, condType, v, ts))
 	}
 	return errors.Join(errs...)
