@@ -108,6 +108,10 @@ type Limits struct {
 	MaxBackends int
 	// MaxBatch is the most backends one Register, Drain or Deregister call takes.
 	MaxBatch int
+	// StaticWeight says the target takes weight 0 (no traffic) or its own
+	// configured weight, nothing in between: any other weight is applied as
+	// the configured one, and List reports the configured one.
+	StaticWeight bool
 }
 
 // String renders a backend for logs.

@@ -63,6 +63,8 @@ type Input struct {
 	Registered map[string][]providers.BackendStatus
 	// MaxBackends is the quota in force (spec and provider limit).
 	MaxBackends int
+	// Limits are the provider's limits by target id (for StaticWeight).
+	Limits map[string]providers.Limits
 	Now         time.Time
 }
 
@@ -141,7 +143,7 @@ func BuildPlan(in Input) Plan {
 		for _, tb := range pp.Backends {
 			claimed[tb] = true
 			cur, ok := lb[tb]
-			if !ok || cur.Weight != weight || cur.Health == providers.HealthDraining {
+			if !ok || !sameWeight(cur.Weight, weight, in.Limits[tb.Target].StaticWeight) || cur.Health == providers.HealthDraining {
 				p.Register[tb.Target] = append(p.Register[tb.Target], providers.Backend{Addr: tb.Addr, Weight: weight})
 			}
 		}
@@ -409,4 +411,14 @@ func ptrOr[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// sameWeight says whether a backend listed with weight has the weight the
+// spec wants. A target with a static weight only tells traffic (not 0) from
+// none (0): its listed weight is its own, whatever was asked.
+func sameWeight(listed, want int32, static bool) bool {
+	if static {
+		return (listed == 0) == (want == 0)
+	}
+	return listed == want
 }

@@ -750,6 +750,31 @@ func TestBuildPlan(t *testing.T) {
 			},
 		},
 		{
+			name: "register: a static-weight target listing its own weight is left alone",
+			in: func() Input {
+				in := pfInput(pfPod("a", "10.0.0.1"))
+				in.Spec.Weight = weight(50)
+				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy, w: 1})
+				in.Limits = map[string]providers.Limits{"tg-a": {StaticWeight: true}}
+				return in
+			}(),
+			want: pfSummary{States: map[string]string{"a": "Bound"}},
+		},
+		{
+			name: "register: a static-weight target still turns traffic off for weight 0",
+			in: func() Input {
+				in := pfInput(pfPod("a", "10.0.0.1"))
+				in.Spec.Weight = weight(0)
+				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy, w: 1})
+				in.Limits = map[string]providers.Limits{"tg-a": {StaticWeight: true}}
+				return in
+			}(),
+			want: pfSummary{
+				States:   map[string]string{"a": "Bound"},
+				Register: map[string][]string{"tg-a": {"10.0.0.1:8080(w=0)"}},
+			},
+		},
+		{
 			name: "register: weight 0 is a weight, not the default",
 			in: func() Input {
 				in := pfInput(pfPod("a", "10.0.0.1"))

@@ -80,13 +80,14 @@ func (p *Provider) Name() string { return "haproxy" }
 // Limits reports the backend's slot capacity and the batch size. A backend
 // with a dynamic balance algorithm grows its pool with `add server`, so only
 // Options.MaxSlots limits it; one with a static algorithm (static-rr, or a
-// map-based hash) cannot, and holds as many backends as it has slots.
+// map-based hash) cannot, holds as many backends as it has slots, and takes
+// only weight 0 or each slot's configured weight.
 func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits, error) {
 	v, err := p.snapshot(ctx, target, true)
 	if err != nil {
 		return providers.Limits{}, err
 	}
-	l := providers.Limits{MaxBatch: p.opts.MaxBatch, MaxBackends: p.opts.MaxSlots}
+	l := providers.Limits{MaxBatch: p.opts.MaxBatch, MaxBackends: p.opts.MaxSlots, StaticWeight: !v.canGrow}
 	if !v.canGrow {
 		n := v.usableSlots()
 		if n == 0 {

@@ -404,12 +404,12 @@ func TestLimits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, haproxytest.Config{Backends: []string{"web"}, StaticBackends: map[string]int{"fixed": 3}})
 	l, err := e.p.Limits(e.ctx, "web")
-	if err != nil || l.MaxBackends != 0 || l.MaxBatch != 500 {
-		t.Errorf("dynamic backend: %+v %v, want no backend limit, batch 500", l, err)
+	if err != nil || l.MaxBackends != 0 || l.MaxBatch != 500 || l.StaticWeight {
+		t.Errorf("dynamic backend: %+v %v, want no backend limit, batch 500, any weight", l, err)
 	}
 	l, err = e.p.Limits(e.ctx, "fixed")
-	if err != nil || l.MaxBackends != 3 {
-		t.Errorf("static backend with 3 slots: %+v %v", l, err)
+	if err != nil || l.MaxBackends != 3 || !l.StaticWeight {
+		t.Errorf("static backend with 3 slots: %+v %v, want 3 backends and a static weight", l, err)
 	}
 	if n := len(e.servers("web")); n != 0 {
 		t.Errorf("Limits left %d servers behind", n)
