@@ -4,6 +4,8 @@
 package conditions
 
 import (
+	"unicode/utf8"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -31,9 +33,14 @@ func IsTrue(conds []metav1.Condition, condType string) bool {
 // maxMessage keeps messages under the API's 32768-byte limit with room to spare.
 const maxMessage = 4096
 
+// truncate cuts s to at most maxMessage bytes, on a rune boundary, marking the cut with "...".
 func truncate(s string) string {
 	if len(s) <= maxMessage {
 		return s
 	}
-	return s[:maxMessage-3] + "..."
+	cut := maxMessage - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
