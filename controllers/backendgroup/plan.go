@@ -65,7 +65,7 @@ type Input struct {
 	MaxBackends int
 	// Limits are the provider's limits by target id (for StaticWeight).
 	Limits map[string]providers.Limits
-	Now         time.Time
+	Now    time.Time
 }
 
 // Plan is what to do on the load balancer, and each pod's state.
