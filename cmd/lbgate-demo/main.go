@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -123,6 +125,11 @@ func report(w io.Writer, replicas int32, rps int, gated, base *stack.RolloutResu
 	})
 	tw.Flush()
 	if base.Load.Failed > 0 {
-		fmt.Fprintf(w, "\nWithout gates the failures were: %v\n", base.Load.FailedByKind)
+		kinds := make([]string, 0, len(base.Load.FailedByKind))
+		for kind, n := range base.Load.FailedByKind {
+			kinds = append(kinds, fmt.Sprintf("%d %s", n, kind))
+		}
+		slices.Sort(kinds)
+		fmt.Fprintf(w, "\nWithout gates the failures were: %s\n", strings.Join(kinds, ", "))
 	}
 }
