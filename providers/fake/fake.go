@@ -187,7 +187,7 @@ func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits,
 	if _, ok := p.targets[target]; !ok {
 		return providers.Limits{}, p.record("Limits", target, nil, &providers.NotFoundError{Target: target, Detail: "no such target in the fake load balancer"})
 	}
-	return p.limits, nil
+	return p.limits, p.record("Limits", target, nil, nil)
 }
 
 // Register adds backends or updates their weight.
@@ -205,14 +205,14 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	if err != nil {
 		return err
 	}
-	added := 0
+	added := map[netip.AddrPort]bool{} // an address repeated in the batch is one backend
 	for _, b := range backends {
 		if _, ok := t[b.Addr]; !ok {
-			added++
+			added[b.Addr] = true
 		}
 	}
-	if p.limits.MaxBackends > 0 && len(t)+added > p.limits.MaxBackends {
-		return p.record("Register", target.ID, addrs, &providers.QuotaError{Target: target.ID, Limit: p.limits.MaxBackends, Want: len(t) + added, Detail: "target is full"})
+	if p.limits.MaxBackends > 0 && len(t)+len(added) > p.limits.MaxBackends {
+		return p.record("Register", target.ID, addrs, &providers.QuotaError{Target: target.ID, Limit: p.limits.MaxBackends, Want: len(t) + len(added), Detail: "target is full"})
 	}
 	for _, b := range backends {
 		if cur, ok := t[b.Addr]; ok {
@@ -300,14 +300,15 @@ func (p *Provider) begin(ctx context.Context, method, target string, addrs []net
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.targets[target]; !ok && p.autoAdd {
-		p.targets[target] = map[netip.AddrPort]*providers.BackendStatus{}
-	}
 	for _, key := range []string{method, ""} {
 		if q := p.failures[key]; len(q) > 0 {
 			p.failures[key] = q[1:]
 			return p.record(method, target, addrs, q[0])
 		}
+	}
+	// A call that fails changes nothing, not even the targets that exist.
+	if _, ok := p.targets[target]; !ok && p.autoAdd {
+		p.targets[target] = map[netip.AddrPort]*providers.BackendStatus{}
 	}
 	return nil
 }
