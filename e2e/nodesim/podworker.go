@@ -154,13 +154,16 @@ func (w *podWorker) step(ctx context.Context) (bool, error) {
 	case gone:
 		return stopped, nil
 	case stopped:
-		// Containers stopped: report the terminal phase, then remove the pod.
+		// Containers stopped: report the terminal phase, tear the sandbox
+		// down (its address goes back to the pool, as CNI DEL does when the
+		// kubelet stops the sandbox), and only then remove the pod.
 		if err := w.sync(ctx); err != nil {
 			if errors.Is(err, errPodGone) {
 				return true, nil
 			}
 			return false, err
 		}
+		w.releaseAddress()
 		return w.deletePod(ctx)
 	}
 	err := w.sync(ctx)
@@ -406,6 +409,17 @@ func (w *podWorker) cleanup() {
 		}
 	}
 	w.wg.Wait()
+	w.releaseAddress()
+}
+
+// releaseAddress stops the probes and returns the pod's address to the pool, once.
+func (w *podWorker) releaseAddress() {
+	w.mu.Lock()
+	cs := w.containers
+	w.mu.Unlock()
+	for _, c := range cs {
+		c.endProbe()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.allocated {
