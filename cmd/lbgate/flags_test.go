@@ -52,6 +52,7 @@ func TestFlags(t *testing.T) {
 		{name: "bad failure policy", args: []string{"--webhook-failure-policy=Maybe"}, wantErr: []string{"webhook-failure-policy", "Maybe"}},
 		{name: "timeout out of range", args: []string{"--webhook-timeout=31"}, wantErr: []string{"webhook-timeout", "31"}},
 		{name: "bad port", args: []string{"--webhook-port=70000"}, wantErr: []string{"webhook-port", "70000"}},
+		{name: "bad service port", args: []string{"--webhook-service-port=0"}, wantErr: []string{"webhook-service-port", `"0"`}},
 		{name: "bad secret name", args: []string{"--webhook-secret-name=Not_A_Name"}, wantErr: []string{"webhook-secret-name", "Not_A_Name"}},
 		// Zero would silently have meant the default: refused instead.
 		{name: "zero caBundle settle", args: []string{"--webhook-cabundle-settle=0"}, wantErr: []string{"webhook-cabundle-settle", "at least 100ms"}},
@@ -93,6 +94,9 @@ func TestFlagValuesReachOptions(t *testing.T) {
 	}
 	if wo.CABundleSettle != 100*time.Millisecond {
 		t.Errorf("CABundleSettle = %s, want 100ms", wo.CABundleSettle)
+	}
+	if wo.ServicePort != 443 {
+		t.Errorf("ServicePort = %d, want the default 443", wo.ServicePort)
 	}
 	if wo.PreStopMargin != 2*time.Second {
 		t.Errorf("PreStopMargin = %s, want 2s", wo.PreStopMargin)

@@ -35,6 +35,7 @@ type webhookOptions struct {
 	host             string
 	url              string
 	serviceName      string
+	servicePort      int
 	namespace        string
 	configName       string
 	secretName       string
@@ -57,6 +58,7 @@ func (w *webhookOptions) bind(fs *flag.FlagSet) {
 	checked(fs, &w.host, "webhook-host", "", "bind address of the webhook server (empty: all addresses; 127.0.0.1 when run out of cluster)", checkHost)
 	checked(fs, &w.url, "webhook-url", "", "out of cluster: the https URL the apiserver calls, e.g. https://127.0.0.1:9443"+webhookcfg.Path+"; empty: the in-cluster Service", checkURL)
 	checked(fs, &w.serviceName, "webhook-service-name", "lbgate-webhook-service", "Service in front of the webhook (in-cluster)", checkDNSLabel)
+	checked(fs, &w.servicePort, "webhook-service-port", webhookcfg.DefaultServicePort, "port of that Service the apiserver calls (in-cluster)", checkPort)
 	checked(fs, &w.namespace, "webhook-namespace", w.defaultNamespace, "operator namespace: holds the certificate Secret and the webhook Service, and is never mutated", checkDNSLabel)
 	checked(fs, &w.configName, "webhook-config-name", "lbgate-pod-gates", "name of the MutatingWebhookConfiguration", checkDNSSubdomain)
 	checked(fs, &w.secretName, "webhook-secret-name", "lbgate-webhook-certs", "name of the Secret holding the webhook certificates", checkDNSSubdomain)
@@ -210,6 +212,7 @@ func (w *webhookOptions) options() (webhookcfg.Options, error) {
 	o := webhookcfg.Options{
 		Namespace:              w.namespace,
 		ServiceName:            w.serviceName,
+		ServicePort:            int32(w.servicePort),
 		ConfigName:             w.configName,
 		SecretName:             w.secretName,
 		URL:                    w.url,

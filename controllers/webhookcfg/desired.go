@@ -68,7 +68,7 @@ func Desired(o Options, caBundle []byte) *admissionregistrationv1.MutatingWebhoo
 	return cfg
 }
 
-// clientConfig calls the URL when set, else the Service on port 443.
+// clientConfig calls the URL when set, else the Service on its port.
 func clientConfig(o Options, caBundle []byte) admissionregistrationv1.WebhookClientConfig {
 	cc := admissionregistrationv1.WebhookClientConfig{CABundle: caBundle}
 	if o.URL != "" {
@@ -79,7 +79,7 @@ func clientConfig(o Options, caBundle []byte) admissionregistrationv1.WebhookCli
 		Namespace: o.Namespace,
 		Name:      o.ServiceName,
 		Path:      ptr.To(Path),
-		Port:      ptr.To[int32](ServicePort),
+		Port:      ptr.To(o.ServicePort),
 	}
 	return cc
 }

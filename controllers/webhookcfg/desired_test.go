@@ -18,7 +18,7 @@ var _ = Describe("Desired and Differences", func() {
 		svc := webhookcfg.Desired(o, nil).Webhooks[0].ClientConfig.Service
 		Expect(svc).NotTo(BeNil())
 		Expect(*svc).To(Equal(admissionregistrationv1.ServiceReference{
-			Namespace: operatorNS, Name: o.ServiceName, Path: ptr(webhookcfg.Path), Port: ptr[int32](webhookcfg.ServicePort),
+			Namespace: operatorNS, Name: o.ServiceName, Path: ptr(webhookcfg.Path), Port: ptr[int32](webhookcfg.DefaultServicePort),
 		}))
 	})
 

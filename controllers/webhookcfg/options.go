@@ -21,8 +21,9 @@ const (
 	WebhookName = "pods.lbgate.dev"
 	// FieldManager is the field manager of every write lbgate makes here.
 	FieldManager = "lbgate"
-	// ServicePort is the port of the webhook Service the apiserver calls.
-	ServicePort = 443
+	// DefaultServicePort is the port of the webhook Service the apiserver
+	// calls (config/webhook/service.yaml) unless Options.ServicePort says otherwise.
+	DefaultServicePort = 443
 	// NameLabel is the pod label the configuration's objectSelector uses to
 	// exclude the operator's own pods (value from Options.OperatorPodLabels).
 	NameLabel = "app.kubernetes.io/name"
@@ -58,6 +59,9 @@ type Options struct {
 	Namespace string
 	// ServiceName is the webhook Service (in-cluster client config).
 	ServiceName string
+	// ServicePort is the port of that Service the apiserver calls
+	// (default DefaultServicePort).
+	ServicePort int32
 	// ConfigName is the MutatingWebhookConfiguration's name.
 	ConfigName string
 	// SecretName is the certificate Secret's name.
@@ -110,6 +114,9 @@ func (o Options) withDefaults() Options {
 	if o.TimeoutSeconds == 0 {
 		o.TimeoutSeconds = DefaultTimeoutSeconds
 	}
+	if o.ServicePort == 0 {
+		o.ServicePort = DefaultServicePort
+	}
 	if o.CertSource == "" {
 		o.CertSource = CertSourceSelf
 	}
@@ -138,6 +145,8 @@ func (o Options) Validate() error {
 		return errors.New("webhook options: neither a URL nor a Service name")
 	case o.Port < 1 || o.Port > 65535:
 		return fmt.Errorf("webhook options: port %d out of range 1-65535", o.Port)
+	case o.ServicePort < 0 || o.ServicePort > 65535:
+		return fmt.Errorf("webhook options: Service port %d out of range 1-65535", o.ServicePort)
 	case o.FailurePolicy != admissionregistrationv1.Ignore && o.FailurePolicy != admissionregistrationv1.Fail:
 		return fmt.Errorf("webhook options: failure policy %q, want Ignore or Fail", o.FailurePolicy)
 	case o.TimeoutSeconds < 1 || o.TimeoutSeconds > 30:

@@ -35,7 +35,8 @@ import (
 // balancer, and the webhook with its self-repair) against a real etcd and
 // kube-apiserver. The webhook listens on 127.0.0.1 and the configuration
 // calls it by URL, so every pod creation goes through the apiserver to the
-// webhook over TLS.
+// webhook over TLS (one spec, incluster_test.go, has it call the webhook
+// through its Service instead).
 
 const operatorNS = "lbgate-system"
 
