@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,7 +33,12 @@ func main() {
 	rps := flag.Int("rps", 100, "requests per second through HAProxy during each rollout")
 	verbose := flag.Bool("v", false, "print progress of every step")
 	flag.Parse()
-	if err := run(*operator, int32(*replicas), *rps, *verbose); err != nil {
+	err := run(*operator, int32(*replicas), *rps, *verbose)
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, "demo interrupted: everything it started is stopped and removed")
+		os.Exit(130)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -69,7 +75,8 @@ func run(operator string, replicas int32, rps int, verbose bool) error {
 	}
 	failed := true
 	defer func() {
-		if failed {
+		// Logs are kept for a failure; Ctrl-C leaves nothing behind.
+		if failed && ctx.Err() == nil {
 			st.KeepWorkDir()
 			fmt.Printf("logs kept in %s\n", st.WorkDir())
 		}

@@ -199,12 +199,11 @@ func (s *Stack) RestartOperator(ctx context.Context, webhook bool) error {
 // WorkDir holds the stack's logs.
 func (s *Stack) WorkDir() string { return s.workDir }
 
-// KeepWorkDir keeps the logs after Stop (for a failed test).
+// KeepWorkDir keeps WorkDir, which holds every component's log, after Stop
+// (for a failed test). The cluster's own files (etcd data, keys,
+// kubeconfigs) are removed either way.
 func (s *Stack) KeepWorkDir() {
 	s.ownDir = false
-	if s.Cluster != nil {
-		s.Cluster.SetKeepWorkDir(true)
-	}
 }
 
 // Stop stops everything the stack started, in reverse order.
