@@ -249,5 +249,13 @@ func setupWebhook(ctx context.Context, mgr ctrl.Manager, w webhookOptions) error
 	if err != nil {
 		return err
 	}
+	if err := webhookcfg.CheckAccess(ctx, mgr.GetClient(), o); err != nil {
+		var denied *webhookcfg.AccessError
+		if errors.As(err, &denied) {
+			return fmt.Errorf("--webhook-secret-name=%s, --webhook-config-name=%s, --webhook-namespace=%s: %w", w.secretName, w.configName, w.namespace, err)
+		}
+		// The review itself failed: say so, and let the self-repair report what it meets.
+		mgr.GetLogger().Error(err, "could not check the operator's RBAC for the webhook's Secret and configuration")
+	}
 	return webhookcfg.Setup(ctx, mgr, o)
 }

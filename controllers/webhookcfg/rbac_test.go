@@ -2,6 +2,7 @@ package webhookcfg_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/lbgate/lbgate/controllers/webhookcfg"
 )
 
 // operatorUser is who the manager acts as in the RBAC spec.
@@ -69,6 +72,20 @@ var _ = Describe("RBAC", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(operator.List(ctx, &corev1.SecretList{}, client.InNamespace(operatorNS))).
 			To(MatchError(apierrors.IsForbidden, "IsForbidden"), "the operator may read its own Secret only")
+
+		By("it may do what the self-repair does to the default names, and is told which renamed object its RBAC does not cover")
+		Expect(webhookcfg.CheckAccess(ctx, operator, defaultOptions())).To(Succeed())
+		renamed := defaultOptions()
+		renamed.SecretName, renamed.ConfigName = "my-certs", "my-gates"
+		err = webhookcfg.CheckAccess(ctx, operator, renamed)
+		var denied *webhookcfg.AccessError
+		Expect(errors.As(err, &denied)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring(`get secrets "my-certs" in namespace lbgate-system`))
+		Expect(err.Error()).To(ContainSubstring(`patch mutatingwebhookconfigurations.admissionregistration.k8s.io "my-gates"`))
+		Expect(err.Error()).NotTo(ContainSubstring("create"), "create is granted without names")
+		certManager := renamed
+		certManager.CertSource = webhookcfg.CertSourceCertManager
+		Expect(webhookcfg.CheckAccess(ctx, operator, certManager).Error()).NotTo(ContainSubstring(`patch secrets`), "cert-manager mode never writes the Secret")
 
 		By("the operator starts with neither the Secret nor the configuration")
 		replaceManagerAs(asOperator, defaultOptions(), func() {
