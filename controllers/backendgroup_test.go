@@ -215,7 +215,7 @@ var _ = Describe("BackendGroup controller", func() {
 		Expect(podReady(ctx, pod)()).To(Equal(corev1.ConditionTrue))
 	})
 
-	It("releases the gates of a hand-made group whose Service loses its selector or goes, and leaves the load balancer as it is", func(ctx SpecContext) {
+	It("releases the gates of a group whose Service loses its selector or goes, after a grace, and leaves the load balancer as it is", func(ctx SpecContext) {
 		svc := t.service("web", nil)
 		svc.Annotations = nil // not opted in: the group below is made by hand
 		Expect(k8s.Create(ctx, svc)).To(Succeed())
@@ -230,10 +230,15 @@ var _ = Describe("BackendGroup controller", func() {
 		Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
 		Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
 
-		By("dropping the Service's selector: nothing is selected, so no pod waits for the group")
+		By("dropping the Service's selector: nothing is selected; during the grace (2s here) the gates hold")
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
 		svc.Spec.Selector = nil
 		Expect(k8s.Update(ctx, svc)).To(Succeed())
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionReady)).Should(HavePrefix("False/ServiceNotFound"))
+		Consistently(gateState(ctx, pending, "web")).WithTimeout(time.Second).Should(Equal("False/HealthCheckPending"))
+		Expect(eventsFor(ctx, t.name, "BackendGroup", "web", "ServiceNotFound")()).To(BeEmpty(), "no warning during the grace")
+
+		By("after the grace no pod waits for the group any more")
 		Eventually(gateState(ctx, pending, "web")).Should(Equal("True/NotSelected"))
 		Eventually(podReady(ctx, pending)).Should(Equal(corev1.ConditionTrue))
 		Expect(gateState(ctx, healthy, "web")()).To(Equal("True/NotSelected"))

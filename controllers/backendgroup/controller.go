@@ -43,14 +43,20 @@ type Options struct {
 	ResyncInterval time.Duration
 	// MaxConcurrentReconciles is how many groups are reconciled at once.
 	MaxConcurrentReconciles int
+	// ServiceGoneGrace is how long a group's Service must have been missing
+	// (or without a selector) before the pods that carry the group's gate are
+	// released: a Service that is recreated, or a cache that lags, must not
+	// release a gate for good.
+	ServiceGoneGrace time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Defaults for Options.
 const (
-	DefaultPendingInterval = 250 * time.Millisecond
-	DefaultResyncInterval  = time.Minute
+	DefaultPendingInterval  = 250 * time.Millisecond
+	DefaultResyncInterval   = time.Minute
+	DefaultServiceGoneGrace = 30 * time.Second
 	// driftInterval is how often a group looks again when the load balancer
 	// disagrees with gates already True (nobody waits on those).
 	driftInterval = 5 * time.Second
@@ -69,6 +75,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 4
 	}
+	if o.ServiceGoneGrace <= 0 {
+		o.ServiceGoneGrace = DefaultServiceGoneGrace
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -82,8 +91,31 @@ type Reconciler struct {
 	Events   *events.Recorder
 	Options  Options
 
-	mu      sync.Mutex
-	removed map[types.NamespacedName]time.Time // groups this process removed, for late gates
+	mu        sync.Mutex
+	removed   map[types.NamespacedName]time.Time // groups this process removed, for late gates
+	noService map[types.NamespacedName]time.Time // since when each group has found no Service
+}
+
+// serviceGoneSince records, once, that the group found no Service, and
+// returns since when.
+func (r *Reconciler) serviceGoneSince(key types.NamespacedName, now time.Time) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.noService == nil {
+		r.noService = map[types.NamespacedName]time.Time{}
+	}
+	if t, ok := r.noService[key]; ok {
+		return t
+	}
+	r.noService[key] = now
+	return now
+}
+
+// serviceFound forgets that the group found no Service.
+func (r *Reconciler) serviceFound(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.noService, key)
 }
 
 // removedMemory is how long a removed group's late-gated pods are still released.
@@ -132,6 +164,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			_, err := r.releaseGates(ctx, gone)
 			return ctrl.Result{}, err
 		}
+		if apierrors.IsNotFound(err) {
+			r.serviceFound(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
@@ -169,13 +204,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, err
 	}
 	if svc == nil {
-		// Nothing is selected: no pod may wait for this group. The load
-		// balancer is left as it is (a Service being recreated must not
-		// empty it); the group resumes when the Service is back.
-		r.reportNoService(bg)
-		gateErr := r.releaseOthers(ctx, bg, others, "Service "+bg.Spec.ServiceName+" does not exist or has no selector")
-		return ctrl.Result{}, errors.Join(r.patchStatus(ctx, before, bg), gateErr)
+		return r.reconcileNoService(ctx, before, bg, others, opts)
 	}
+	r.serviceFound(client.ObjectKeyFromObject(bg))
+	r.Events.Resolved(bg, events.ServiceNotFound)
 	if retired := retiredTargets(bg); len(retired) > 0 {
 		if err := r.deregisterAll(ctx, bg, retired, "the target is no longer bound"); err != nil {
 			r.reportProviderError(bg, svc, err)
@@ -208,6 +240,24 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	return r.next(plan, counts, opts), nil
 }
 
+// reconcileNoService handles a group whose Service is missing or selects
+// nothing. The load balancer is left as it is (a Service being recreated
+// must not empty it), and the group resumes when the Service is back. Once
+// the Service has been gone for ServiceGoneGrace, no pod may wait for the
+// group any more: the pods that carry its gate are released. Not before: a
+// True gate stays True, so a release is for good.
+func (r *Reconciler) reconcileNoService(ctx context.Context, before, bg *v1alpha1.BackendGroup, others []*corev1.Pod, opts Options) (ctrl.Result, error) {
+	now := opts.Now()
+	gone := now.Sub(r.serviceGoneSince(client.ObjectKeyFromObject(bg), now))
+	wait := opts.ServiceGoneGrace - gone
+	r.reportNoService(bg, opts.ServiceGoneGrace, wait <= 0)
+	if wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, r.patchStatus(ctx, before, bg)
+	}
+	gateErr := r.releaseOthers(ctx, bg, others, "Service "+bg.Spec.ServiceName+" does not exist or has no selector")
+	return ctrl.Result{}, errors.Join(r.patchStatus(ctx, before, bg), gateErr)
+}
+
 // reconcileDelete removes every backend of the group and releases the gates of its pods.
 func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
 	// Gates first: a removed group must never hold pods back, even while the
@@ -235,6 +285,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.Events.Forget(bg.UID)
+	r.serviceFound(client.ObjectKeyFromObject(bg))
 	forgetCounts(bg)
 	r.markRemoved(client.ObjectKeyFromObject(bg))
 	log.FromContext(ctx).Info("backend group removed", "releasedGates", released)

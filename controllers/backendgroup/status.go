@@ -133,11 +133,16 @@ func (r *Reconciler) reportConflict(bg *v1alpha1.BackendGroup, msg string) {
 	r.Events.Warning(bg, events.TargetConflict, "Bind", "%s; nothing is registered", msg)
 }
 
-// reportNoService marks a group whose Service is missing or selects nothing.
-func (r *Reconciler) reportNoService(bg *v1alpha1.BackendGroup) {
-	msg := fmt.Sprintf("Service %s does not exist or has no selector; the load balancer is left as it is", bg.Spec.ServiceName)
+// reportNoService marks a group whose Service is missing or selects
+// nothing; the event waits for the grace to pass (a Service deleted with its
+// group, or recreated, is no problem to report).
+func (r *Reconciler) reportNoService(bg *v1alpha1.BackendGroup, grace time.Duration, graceOver bool) {
+	msg := fmt.Sprintf("Service %s does not exist or has no selector: the load balancer is left as it is, and pods that carry the gate are released once it has been so for %s",
+		bg.Spec.ServiceName, grace)
 	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionReady, false, "ServiceNotFound", msg)
-	r.Events.Warning(bg, events.ServiceNotFound, "Bind", "%s", msg)
+	if graceOver {
+		r.Events.Warning(bg, events.ServiceNotFound, "Bind", "%s", msg)
+	}
 }
 
 // warnPods emits one event for a set of pods with the same problem, and
