@@ -29,13 +29,15 @@ func (a access) String() string {
 }
 
 // neededAccess lists what the operator does to its Secret and its
-// configuration: config/rbac grants these for the default names only, so
-// a renamed object needs matching RBAC.
+// configuration: it reads both through a cache (list and watch by name),
+// creates and updates the Secret (not in cert-manager mode), and applies
+// (patch, create) and updates the configuration. config/rbac grants these
+// for the default names only, so a renamed object needs matching RBAC.
 func neededAccess(o Options) []access {
 	var out []access
-	secretVerbs := []string{"get", "list", "watch"}
+	secretVerbs := []string{"list", "watch"}
 	if o.selfManaged() {
-		secretVerbs = append(secretVerbs, "create", "update", "patch")
+		secretVerbs = append(secretVerbs, "create", "update")
 	}
 	for _, v := range secretVerbs {
 		name := o.SecretName
@@ -44,7 +46,7 @@ func neededAccess(o Options) []access {
 		}
 		out = append(out, access{verb: v, resource: "secrets", namespace: o.Namespace, name: name})
 	}
-	for _, v := range []string{"get", "list", "watch", "create", "update", "patch"} {
+	for _, v := range []string{"list", "watch", "create", "update", "patch"} {
 		name := o.ConfigName
 		if v == "create" {
 			name = ""

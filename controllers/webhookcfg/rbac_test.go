@@ -80,12 +80,12 @@ var _ = Describe("RBAC", func() {
 		err = webhookcfg.CheckAccess(ctx, operator, renamed)
 		var denied *webhookcfg.AccessError
 		Expect(errors.As(err, &denied)).To(BeTrue(), "got %v", err)
-		Expect(err.Error()).To(ContainSubstring(`get secrets "my-certs" in namespace lbgate-system`))
+		Expect(err.Error()).To(ContainSubstring(`update secrets "my-certs" in namespace lbgate-system`))
 		Expect(err.Error()).To(ContainSubstring(`patch mutatingwebhookconfigurations.admissionregistration.k8s.io "my-gates"`))
 		Expect(err.Error()).NotTo(ContainSubstring("create"), "create is granted without names")
 		certManager := renamed
 		certManager.CertSource = webhookcfg.CertSourceCertManager
-		Expect(webhookcfg.CheckAccess(ctx, operator, certManager).Error()).NotTo(ContainSubstring(`patch secrets`), "cert-manager mode never writes the Secret")
+		Expect(webhookcfg.CheckAccess(ctx, operator, certManager).Error()).NotTo(ContainSubstring(`update secrets`), "cert-manager mode never writes the Secret")
 
 		By("the operator starts with neither the Secret nor the configuration")
 		replaceManagerAs(asOperator, defaultOptions(), func() {
