@@ -44,9 +44,14 @@ func main() {
 	}
 }
 
-func run(operator string, replicas int32, rps int, verbose bool) error {
+func run(operator string, replicas int32, rps int, verbose bool) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err() // interrupted, whatever the step made of it
+		}
+	}()
 	module, err := os.Getwd()
 	if err != nil {
 		return err

@@ -217,6 +217,10 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	for _, b := range backends {
 		if cur, ok := t[b.Addr]; ok {
 			cur.Weight = b.Weight
+			if cur.Health == providers.HealthDraining {
+				// Registered again: checked again, like a new backend.
+				cur.Health, cur.Reason = p.autoHeal, ""
+			}
 			continue
 		}
 		t[b.Addr] = &providers.BackendStatus{Backend: b, Health: p.autoHeal}

@@ -408,9 +408,12 @@ func TestRuleDrainingStaysUntilDeregistered(t *testing.T) {
 		t.Errorf("SetHealth of a draining backend reported false, want true (it exists)")
 	}
 	p.SetAllHealthy()
-	// Re-registering only updates the weight.
+	assertBackends(t, p, "be", []providers.BackendStatus{status(1, 5, providers.HealthDraining, "draining")})
+
+	// Registering it again undoes the drain: the backend is checked again
+	// from the start, as HAProxy does with a slot taken back from drain.
 	mustRegister(t, p, "be", backends(9, 1))
-	assertBackends(t, p, "be", []providers.BackendStatus{status(1, 9, providers.HealthDraining, "draining")})
+	assertBackends(t, p, "be", []providers.BackendStatus{status(1, 9, providers.HealthInitial, "")})
 
 	// Deregister and register again: a new backend.
 	if err := p.Deregister(t.Context(), "be", addrs(1)); err != nil {

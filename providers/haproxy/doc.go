@@ -17,7 +17,8 @@
 // only way to give backends with a static balance algorithm (static-rr,
 // map-based hashing) a pool, since HAProxy refuses `add server` there.
 // Such a backend also takes only weight 0 or the slot's configured weight,
-// so there a backend's weight is all (any weight above 0) or nothing.
+// so there a backend's weight is all (any weight above 0) or nothing; give
+// the template a weight above 0, or its slots never take traffic.
 //
 // # State lives in HAProxy
 //
