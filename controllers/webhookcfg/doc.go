@@ -12,8 +12,10 @@
 //   - in cert-manager mode the Secret and the caBundle belong to
 //     cert-manager: the operator serves what the Secret holds and repairs
 //     only the rest of the configuration. It reads no cert-manager object
-//     (so it needs no cert-manager API types): the Certificate is named only
-//     in the configuration's cert-manager.io/inject-ca-from annotation.
+//     (so the operator needs no cert-manager API types): the Certificate is
+//     named only in the configuration's cert-manager.io/inject-ca-from
+//     annotation. The tests check the config/certmanager overlay against
+//     cert-manager's own API types (github.com/cert-manager/cert-manager).
 //
 // A repair never stops the webhook from answering. A Secret whose serving
 // certificate is bad but whose CA is good and trusted gets a new serving
