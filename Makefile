@@ -95,22 +95,26 @@ run: build ## Run the operator against the cluster of $$KUBECONFIG.
 
 ##@ Control plane for tests (built from Go modules, never downloaded)
 
+# The binaries are targets in the cache itself (make would otherwise look
+# for them through bin/k8s/<version> before that link exists, and rebuild).
 .PHONY: control-plane
-control-plane: $(K8S_ASSETS)/etcd $(K8S_ASSETS)/kube-apiserver ## Build etcd and kube-apiserver (envtest).
+control-plane: $(ASSETS_CACHE)/etcd $(ASSETS_CACHE)/kube-apiserver | $(K8S_ASSETS) ## Build etcd and kube-apiserver (envtest).
 
 .PHONY: control-plane-all
-control-plane-all: control-plane $(K8S_ASSETS)/kube-controller-manager $(K8S_ASSETS)/kube-scheduler ## Also build kube-controller-manager and kube-scheduler (e2e).
+control-plane-all: control-plane $(ASSETS_CACHE)/kube-controller-manager $(ASSETS_CACHE)/kube-scheduler ## Also build kube-controller-manager and kube-scheduler (e2e).
 
 $(K8S_ASSETS):
 	@mkdir -p $(ASSETS_CACHE) $(LOCALBIN)/k8s
 	@ln -sfn $(ASSETS_CACHE) $(K8S_ASSETS)
 
-$(K8S_ASSETS)/etcd: | $(K8S_ASSETS)
+$(ASSETS_CACHE)/etcd:
 	@echo "building etcd v$(ETCD_VERSION) from its Go module (once)"
+	@mkdir -p $(ASSETS_CACHE)
 	cd hack/tools/etcd && CGO_ENABLED=0 $(GO) build -o $(ASSETS_CACHE)/etcd go.etcd.io/etcd/server/v3
 
-$(K8S_ASSETS)/kube-%: | $(K8S_ASSETS)
+$(ASSETS_CACHE)/kube-%:
 	@echo "building kube-$* v$(K8S_VERSION) from k8s.io/kubernetes (once, several minutes)"
+	@mkdir -p $(ASSETS_CACHE)
 	cd hack/tools/k8s && CGO_ENABLED=0 $(GO) build -o $(ASSETS_CACHE)/kube-$* k8s.io/kubernetes/cmd/kube-$*
 
 $(CONTROLLER_GEN):
