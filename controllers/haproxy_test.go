@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,14 +60,15 @@ func TestHAProxyEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const backend = "be_web"
-	h := haproxytest.Start(t, haproxytest.Config{Backends: []string{backend}})
-	provider, err := haproxy.New(h.RuntimeAPI(), haproxy.Options{
+	const backend, staticBackend = "be_web", "be_static"
+	h := haproxytest.Start(t, haproxytest.Config{Backends: []string{backend}, StaticBackends: map[string]int{staticBackend: 2}})
+	hp, err := haproxy.New(h.RuntimeAPI(), haproxy.Options{
 		HealthCheck: providers.HealthCheck{Interval: 100 * time.Millisecond, HealthyThreshold: 2, UnhealthyThreshold: 2},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	provider := &countingProvider{Provider: hp}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme: controllers.NewScheme(), Cache: controllers.CacheOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
@@ -117,18 +119,19 @@ func TestHAProxyEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	gateOf := func() string {
+	gateOfPod := func(pod *corev1.Pod, group string) string {
 		cur := &corev1.Pod{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
 			return err.Error()
 		}
 		for _, cond := range cur.Status.Conditions {
-			if string(cond.Type) == v1alpha1.GateConditionType("web") {
+			if string(cond.Type) == v1alpha1.GateConditionType(group) {
 				return string(cond.Status) + "/" + cond.Reason
 			}
 		}
 		return ""
 	}
+	gateOf := func() string { return gateOfPod(pod, "web") }
 	serverLine := func() string {
 		out := h.MustCommand("show servers state " + backend)
 		for _, line := range strings.Split(out, "\n") {
@@ -192,6 +195,70 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	if len(list) != 1 || list[0].Addr != netip.AddrPortFrom(app.Addr.Addr(), app.Addr.Port()) {
 		t.Fatalf("HAProxy lists %v after the restart, want exactly %s", list, app.Addr)
 	}
+
+	// 4. A static-rr backend takes only weight 0 or its slots' own weight: a
+	// group asking for weight 50 is served at the slot's weight, and a settled
+	// group does not register its backend again on every resync.
+	fixedApp := haproxytest.StartServer(t, "fixed-1", haproxytest.LoopbackIP(42))
+	must(t, c.Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixed", Annotations: map[string]string{
+			v1alpha1.AnnotationDirectAccess: "true",
+			v1alpha1.AnnotationLoadBalancer: staticBackend,
+			v1alpha1.AnnotationWeight:       "50",
+		}},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "fixed"},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+		},
+	}))
+	fixed := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixed-1", Labels: map[string]string{"app": "fixed"}},
+		Spec: corev1.PodSpec{
+			NodeName:       "node-1",
+			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType("fixed"))}},
+			Containers: []corev1.Container{{Name: "app", Image: "example/web:v1",
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(fixedApp.Addr.Port())}}}},
+		},
+	}
+	must(t, c.Create(ctx, fixed))
+	if _, err := stub.RunPodAt(ctx, client.ObjectKeyFromObject(fixed), fixedApp.Addr.Addr().String(), true); err != nil {
+		t.Fatal(err)
+	}
+	haproxytest.Eventually(t, 20*time.Second, func() error {
+		if g := gateOfPod(fixed, "fixed"); g != "True/Healthy" {
+			return fmt.Errorf("gate of the pod on the static backend is %q", g)
+		}
+		return nil
+	})
+	before := provider.registers(staticBackend)
+	for deadline := time.Now().Add(3500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if n := provider.registers(staticBackend); n != before {
+			t.Fatalf("a settled group on a static backend registered again (%d calls, then %d) within three resyncs", before, n)
+		}
+	}
+}
+
+// countingProvider counts Register calls per target.
+type countingProvider struct {
+	providers.Provider
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (p *countingProvider) Register(ctx context.Context, target providers.Target, backends []providers.Backend) error {
+	p.mu.Lock()
+	if p.calls == nil {
+		p.calls = map[string]int{}
+	}
+	p.calls[target.ID]++
+	p.mu.Unlock()
+	return p.Provider.Register(ctx, target, backends)
+}
+
+func (p *countingProvider) registers(target string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[target]
 }
 
 func must(t *testing.T, err error) {
