@@ -11,6 +11,8 @@ import (
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/backendgroup"
+	"github.com/lbgate/lbgate/controllers/webhookcfg"
+	"github.com/lbgate/lbgate/providers"
 )
 
 // options are the binary's flags.
@@ -51,6 +53,39 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "lbgate.dev", "name of the leader-election lease")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, error, or a number (higher is more verbose)")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
+}
+
+// settings are the flags turned into what the operator runs with.
+type settings struct {
+	logLevel     zapcore.Level
+	provider     providers.Provider
+	backendGroup backendgroup.Options
+	webhook      *webhookcfg.Options // nil with --webhook=false
+}
+
+// settings checks what the parser alone could not (flags that depend on
+// each other) and returns what the flags mean, before anything connects
+// anywhere. Every error names the flag and its value.
+func (o *options) settings() (settings, error) {
+	var s settings
+	var err error
+	if s.logLevel, err = zapLevel(o.logLevel); err != nil {
+		return s, err
+	}
+	if s.backendGroup, err = o.backendGroupOptions(); err != nil {
+		return s, err
+	}
+	if s.provider, err = newProvider(*o); err != nil {
+		return s, err
+	}
+	if o.webhook.enabled {
+		w, err := o.webhook.options()
+		if err != nil {
+			return s, err
+		}
+		s.webhook = &w
+	}
+	return s, nil
 }
 
 // backendGroupOptions validates the binding flags and turns them into controller options.

@@ -6,31 +6,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 )
 
 // parseFlags binds every flag of the binary to a fresh FlagSet, parses args
-// and runs the checks run() makes before it connects anywhere.
-func parseFlags(args ...string) (options, error) {
+// and turns them into settings as run() does, before it connects anywhere.
+// The fake provider is the default here, so only the rows about the
+// provider need a Runtime API address.
+func parseFlags(args ...string) (settings, error) {
 	var o options
 	fs := flag.NewFlagSet("lbgate", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o.bind(fs)
 	o.webhook.bind(fs)
-	if err := fs.Parse(args); err != nil {
-		return o, err
+	if err := fs.Parse(append([]string{"--provider=fake"}, args...)); err != nil {
+		return settings{}, err
 	}
-	if _, err := o.backendGroupOptions(); err != nil {
-		return o, err
-	}
-	if _, err := zapLevel(o.logLevel); err != nil {
-		return o, err
-	}
-	if o.webhook.enabled {
-		if _, err := o.webhook.options(); err != nil {
-			return o, err
-		}
-	}
-	return o, nil
+	return o.settings()
 }
 
 func TestFlags(t *testing.T) {
@@ -48,6 +41,12 @@ func TestFlags(t *testing.T) {
 		{name: "poll interval too short", args: []string{"--gate-poll-interval=1ms"}, wantErr: []string{"--gate-poll-interval=1ms", "at least 10ms"}},
 		{name: "resync too short", args: []string{"--resync-interval=100ms"}, wantErr: []string{"--resync-interval", "at least 1s"}},
 		{name: "no reconcilers", args: []string{"--max-concurrent-reconciles=0"}, wantErr: []string{"--max-concurrent-reconciles=0"}},
+		{name: "haproxy without its Runtime API", args: []string{"--provider=haproxy"}, wantErr: []string{"--provider=haproxy needs --haproxy-runtime-api"}},
+		{name: "haproxy with a bad Runtime API", args: []string{"--provider=haproxy", "--haproxy-runtime-api=http://x"}, wantErr: []string{"--haproxy-runtime-api", "http://x"}},
+		{name: "haproxy over a socket", args: []string{"--provider=haproxy", "--haproxy-runtime-api=unix:///run/haproxy/admin.sock"}},
+		{name: "unknown provider", args: []string{"--provider=f5"}, wantErr: []string{"--provider", `"f5"`}},
+		{name: "CA shorter than its certificates", args: []string{"--ca-lifetime=1h", "--cert-lifetime=2h"}, wantErr: []string{"--ca-lifetime=1h0m0s", "--cert-lifetime=2h0m0s"}},
+		{name: "webhook off: its flags that depend on each other are not checked", args: []string{"--webhook=false", "--ca-lifetime=1h", "--cert-lifetime=2h"}},
 		{name: "bad log level", args: []string{"--log-level=loud"}, wantErr: []string{"--log-level", `"loud"`}},
 		{name: "bad failure policy", args: []string{"--webhook-failure-policy=Maybe"}, wantErr: []string{"webhook-failure-policy", "Maybe"}},
 		{name: "timeout out of range", args: []string{"--webhook-timeout=31"}, wantErr: []string{"webhook-timeout", "31"}},
@@ -84,28 +83,33 @@ func TestFlags(t *testing.T) {
 // TestFlagValuesReachOptions checks that the values given are the values used,
 // including the smallest accepted ones.
 func TestFlagValuesReachOptions(t *testing.T) {
-	o, err := parseFlags("--webhook-cabundle-settle=100ms", "--prestop-margin=2s", "--gate-poll-interval=50ms")
+	s, err := parseFlags("--webhook-cabundle-settle=100ms", "--prestop-margin=2s", "--gate-poll-interval=50ms", "--log-level=debug")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wo, err := o.webhook.options()
-	if err != nil {
-		t.Fatal(err)
+	if s.webhook == nil {
+		t.Fatal("webhook settings missing with --webhook on by default")
 	}
-	if wo.CABundleSettle != 100*time.Millisecond {
-		t.Errorf("CABundleSettle = %s, want 100ms", wo.CABundleSettle)
+	if s.webhook.CABundleSettle != 100*time.Millisecond {
+		t.Errorf("CABundleSettle = %s, want 100ms", s.webhook.CABundleSettle)
 	}
-	if wo.ServicePort != 443 {
-		t.Errorf("ServicePort = %d, want the default 443", wo.ServicePort)
+	if s.webhook.ServicePort != 443 {
+		t.Errorf("ServicePort = %d, want the default 443", s.webhook.ServicePort)
 	}
-	if wo.PreStopMargin != 2*time.Second {
-		t.Errorf("PreStopMargin = %s, want 2s", wo.PreStopMargin)
+	if s.webhook.PreStopMargin != 2*time.Second {
+		t.Errorf("PreStopMargin = %s, want 2s", s.webhook.PreStopMargin)
 	}
-	bg, err := o.backendGroupOptions()
-	if err != nil {
-		t.Fatal(err)
+	if s.backendGroup.PendingInterval != 50*time.Millisecond {
+		t.Errorf("PendingInterval = %s, want 50ms", s.backendGroup.PendingInterval)
 	}
-	if bg.PendingInterval != 50*time.Millisecond {
-		t.Errorf("PendingInterval = %s, want 50ms", bg.PendingInterval)
+	if s.logLevel != zapcore.DebugLevel {
+		t.Errorf("log level %s, want debug", s.logLevel)
+	}
+	if s.provider.Name() != "fake" {
+		t.Errorf("provider %s, want fake", s.provider.Name())
+	}
+	off, err := parseFlags("--webhook=false")
+	if err != nil || off.webhook != nil {
+		t.Errorf("--webhook=false: settings %+v, %v; want no webhook settings", off.webhook, err)
 	}
 }

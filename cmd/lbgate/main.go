@@ -38,7 +38,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	level, err := zapLevel(o.logLevel)
+	s, err := o.settings()
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func run(ctx context.Context, o options) error {
 	if o.logFormat == "console" {
 		zcfg = zap.NewDevelopmentConfig()
 	}
-	zcfg.Level = zap.NewAtomicLevelAt(level)
+	zcfg.Level = zap.NewAtomicLevelAt(s.logLevel)
 	zl, err := zcfg.Build()
 	if err != nil {
 		return fmt.Errorf("building logger: %w", err)
@@ -55,19 +55,6 @@ func run(ctx context.Context, o options) error {
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
 
-	bgOpts, err := o.backendGroupOptions()
-	if err != nil {
-		return err
-	}
-	if o.webhook.enabled { // flags that depend on each other, checked before connecting anywhere
-		if _, err := o.webhook.options(); err != nil {
-			return err
-		}
-	}
-	provider, err := newProvider(o)
-	if err != nil {
-		return err
-	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("loading kubeconfig: %w", err)
@@ -84,10 +71,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Config{Provider: providermetrics.Wrap(provider), BackendGroup: bgOpts}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Provider: providermetrics.Wrap(s.provider), BackendGroup: s.backendGroup}); err != nil {
 		return err
 	}
-	if err := setupWebhook(ctx, mgr, o.webhook); err != nil {
+	if err := setupWebhook(ctx, mgr, o.webhook, s.webhook); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -108,8 +95,8 @@ func run(ctx context.Context, o options) error {
 	}); err != nil {
 		return err
 	}
-	logger.Info("starting lbgate", "provider", provider.Name(), "defaultNetworkMode", bgOpts.DefaultMode,
-		"gatePollInterval", bgOpts.PendingInterval, "resyncInterval", bgOpts.ResyncInterval)
+	logger.Info("starting lbgate", "provider", s.provider.Name(), "defaultNetworkMode", s.backendGroup.DefaultMode,
+		"gatePollInterval", s.backendGroup.PendingInterval, "resyncInterval", s.backendGroup.ResyncInterval)
 	return mgr.Start(ctx)
 }
 

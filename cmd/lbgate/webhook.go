@@ -239,17 +239,14 @@ func (w *webhookOptions) options() (webhookcfg.Options, error) {
 	return o, nil
 }
 
-// setupWebhook registers the pod webhook, its certificates and their self-repair with the manager.
-func setupWebhook(ctx context.Context, mgr ctrl.Manager, w webhookOptions) error {
-	if !w.enabled {
+// setupWebhook registers the pod webhook, its certificates and their
+// self-repair with the manager; o is nil with --webhook=false.
+func setupWebhook(ctx context.Context, mgr ctrl.Manager, w webhookOptions, o *webhookcfg.Options) error {
+	if o == nil {
 		mgr.GetLogger().Info("pod webhook disabled (--webhook=false): new pods get no readiness gates")
 		return nil
 	}
-	o, err := w.options()
-	if err != nil {
-		return err
-	}
-	if err := webhookcfg.CheckAccess(ctx, mgr.GetClient(), o); err != nil {
+	if err := webhookcfg.CheckAccess(ctx, mgr.GetClient(), *o); err != nil {
 		var denied *webhookcfg.AccessError
 		if errors.As(err, &denied) {
 			return fmt.Errorf("--webhook-secret-name=%s, --webhook-config-name=%s, --webhook-namespace=%s: %w", w.secretName, w.configName, w.namespace, err)
@@ -257,5 +254,5 @@ func setupWebhook(ctx context.Context, mgr ctrl.Manager, w webhookOptions) error
 		// The review itself failed: say so, and let the self-repair report what it meets.
 		mgr.GetLogger().Error(err, "could not check the operator's RBAC for the webhook's Secret and configuration")
 	}
-	return webhookcfg.Setup(ctx, mgr, o)
+	return webhookcfg.Setup(ctx, mgr, *o)
 }
