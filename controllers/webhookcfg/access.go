@@ -34,24 +34,26 @@ func (a access) String() string {
 // (patch, create) and updates the configuration. config/rbac grants these
 // for the default names only, so a renamed object needs matching RBAC.
 func neededAccess(o Options) []access {
-	var out []access
+	secret := access{resource: "secrets", namespace: o.Namespace, name: o.SecretName}
+	config := access{group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: o.ConfigName}
 	secretVerbs := []string{"list", "watch"}
 	if o.selfManaged() {
 		secretVerbs = append(secretVerbs, "create", "update")
 	}
-	for _, v := range secretVerbs {
-		name := o.SecretName
-		if v == "create" {
-			name = "" // RBAC cannot limit create by name
+	return append(secret.with(secretVerbs...), config.with("list", "watch", "create", "update", "patch")...)
+}
+
+// with is a, once for each verb. RBAC cannot limit create by name, so
+// create is asked for without one.
+func (a access) with(verbs ...string) []access {
+	out := make([]access, 0, len(verbs))
+	for _, verb := range verbs {
+		b := a
+		b.verb = verb
+		if verb == "create" {
+			b.name = ""
 		}
-		out = append(out, access{verb: v, resource: "secrets", namespace: o.Namespace, name: name})
-	}
-	for _, v := range []string{"list", "watch", "create", "update", "patch"} {
-		name := o.ConfigName
-		if v == "create" {
-			name = ""
-		}
-		out = append(out, access{verb: v, group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: name})
+		out = append(out, b)
 	}
 	return out
 }
