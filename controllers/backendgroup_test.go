@@ -223,12 +223,7 @@ var _ = Describe("BackendGroup controller", func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: "web"},
 			Spec:       v1alpha1.BackendGroupSpec{ServiceName: "web", Ports: []v1alpha1.PortBinding{{Port: 80, Target: t.target}}},
 		})).To(Succeed())
-		healthy := t.runPod(ctx, "web-1", "web")
-		pending := t.runPod(ctx, "web-2", "web")
-		Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
-		Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
-		Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
-		Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
+		healthy, pending := t.healthyAndPending(ctx)
 
 		By("dropping the Service's selector: nothing is selected; during the grace (2s here) the gates hold")
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
@@ -355,12 +350,7 @@ var _ = Describe("Service controller", func() {
 	DescribeTable("releases every gate and every backend when the Service leaves",
 		func(ctx SpecContext, leave func(ctx context.Context, svc *corev1.Service)) {
 			svc := t.createService(ctx, "web", nil)
-			healthy := t.runPod(ctx, "web-1", "web")
-			pending := t.runPod(ctx, "web-2", "web")
-			Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
-			Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
-			Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
-			Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
+			healthy, pending := t.healthyAndPending(ctx)
 
 			leave(ctx, svc)
 			Eventually(func() bool {

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -95,29 +97,35 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	app := haproxytest.StartServer(t, "web-1", haproxytest.LoopbackIP(41))
 	app.SetHealthy(false)
 
-	must(t, c.Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{
-			v1alpha1.AnnotationDirectAccess: "true",
-			v1alpha1.AnnotationLoadBalancer: backend,
-		}},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": "web"},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-		},
-	}))
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-1", Labels: map[string]string{"app": "web"}},
-		Spec: corev1.PodSpec{
-			NodeName:       "node-1",
-			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType("web"))}},
-			Containers: []corev1.Container{{Name: "app", Image: "example/web:v1",
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(app.Addr.Port())}}}},
-		},
+	// bind creates an opted-in Service name bound to an HAProxy backend, and
+	// its one gated pod, run by the kubelet stub at the application's address.
+	bind := func(name, backend string, app *haproxytest.Server, annotations map[string]string) *corev1.Pod {
+		t.Helper()
+		ann := map[string]string{v1alpha1.AnnotationDirectAccess: "true", v1alpha1.AnnotationLoadBalancer: backend}
+		maps.Copy(ann, annotations)
+		must(t, c.Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann},
+			Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": name},
+				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+			},
+		}))
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-1", Labels: map[string]string{"app": name}},
+			Spec: corev1.PodSpec{
+				NodeName:       "node-1",
+				ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType(name))}},
+				Containers: []corev1.Container{{Name: "app", Image: "example/" + name + ":v1",
+					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(app.Addr.Port())}}}},
+			},
+		}
+		must(t, c.Create(ctx, pod))
+		if _, err := stub.RunPodAt(ctx, client.ObjectKeyFromObject(pod), app.Addr.Addr().String(), true); err != nil {
+			t.Fatal(err)
+		}
+		return pod
 	}
-	must(t, c.Create(ctx, pod))
-	if _, err := stub.RunPodAt(ctx, client.ObjectKeyFromObject(pod), app.Addr.Addr().String(), true); err != nil {
-		t.Fatal(err)
-	}
+	pod := bind("web", backend, app, nil)
 
 	gateOfPod := func(pod *corev1.Pod, group string) string {
 		cur := &corev1.Pod{}
@@ -200,30 +208,7 @@ func TestHAProxyEndToEnd(t *testing.T) {
 	// group asking for weight 50 is served at the slot's weight, and a settled
 	// group does not register its backend again on every resync.
 	fixedApp := haproxytest.StartServer(t, "fixed-1", haproxytest.LoopbackIP(42))
-	must(t, c.Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixed", Annotations: map[string]string{
-			v1alpha1.AnnotationDirectAccess: "true",
-			v1alpha1.AnnotationLoadBalancer: staticBackend,
-			v1alpha1.AnnotationWeight:       "50",
-		}},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": "fixed"},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-		},
-	}))
-	fixed := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixed-1", Labels: map[string]string{"app": "fixed"}},
-		Spec: corev1.PodSpec{
-			NodeName:       "node-1",
-			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType("fixed"))}},
-			Containers: []corev1.Container{{Name: "app", Image: "example/web:v1",
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(fixedApp.Addr.Port())}}}},
-		},
-	}
-	must(t, c.Create(ctx, fixed))
-	if _, err := stub.RunPodAt(ctx, client.ObjectKeyFromObject(fixed), fixedApp.Addr.Addr().String(), true); err != nil {
-		t.Fatal(err)
-	}
+	fixed := bind("fixed", staticBackend, fixedApp, map[string]string{v1alpha1.AnnotationWeight: "50"})
 	haproxytest.Eventually(t, 20*time.Second, func() error {
 		if g := gateOfPod(fixed, "fixed"); g != "True/Healthy" {
 			return fmt.Errorf("gate of the pod on the static backend is %q", g)
@@ -231,11 +216,9 @@ func TestHAProxyEndToEnd(t *testing.T) {
 		return nil
 	})
 	before := provider.registers(staticBackend)
-	for deadline := time.Now().Add(3500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if n := provider.registers(staticBackend); n != before {
-			t.Fatalf("a settled group on a static backend registered again (%d calls, then %d) within three resyncs", before, n)
-		}
-	}
+	gomega.NewWithT(t).Consistently(func() int { return provider.registers(staticBackend) }).
+		WithTimeout(3500*time.Millisecond).WithPolling(100*time.Millisecond).
+		Should(gomega.Equal(before), "a settled group on a static backend registered again within three resyncs")
 }
 
 // countingProvider counts Register calls per target.

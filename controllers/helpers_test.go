@@ -94,6 +94,19 @@ func (t *testNS) runPod(ctx context.Context, name, app string) *corev1.Pod {
 	return running
 }
 
+// healthyAndPending runs two pods of group web: web-1, which the load
+// balancer reports healthy (gate True), and web-2, still waiting for its
+// health check (gate False).
+func (t *testNS) healthyAndPending(ctx context.Context) (healthy, pending *corev1.Pod) {
+	healthy = t.runPod(ctx, "web-1", "web")
+	pending = t.runPod(ctx, "web-2", "web")
+	Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
+	Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
+	Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
+	Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
+	return healthy, pending
+}
+
 // addr is the pod's backend address on port 8080.
 func addr(pod *corev1.Pod) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr(pod.Status.PodIP), 8080)
