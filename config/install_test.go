@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/lbgate/lbgate/controllers/webhookcfg"
 )
 
 // The operator's defaults that the manifests must agree with
@@ -83,11 +86,50 @@ func TestDefaultInstall(t *testing.T) {
 	checkInstall(t, build(t, "default"), false)
 }
 
+// TestCertManagerInstall also decodes cert-manager's objects strictly with
+// cert-manager's own API types, and follows the issuer chain: the serving
+// Certificate is issued by a CA Issuer whose CA is a Certificate of the
+// install, bootstrapped by a self-signed Issuer, so the Secret's ca.crt is a
+// real CA (a self-signed serving certificate is refused by lbgate as no CA).
 func TestCertManagerInstall(t *testing.T) {
 	in := build(t, "certmanager")
 	checkInstall(t, in, true)
-	if _, ok := in.docs["Certificate"][certName]; !ok {
-		t.Errorf("no Certificate %s for --cert-manager-certificate's default", certName)
+
+	certificates, issuers := map[string]*cmv1.Certificate{}, map[string]*cmv1.Issuer{}
+	for name := range in.docs[cmv1.CertificateKind] {
+		c := &cmv1.Certificate{}
+		in.get(t, cmv1.CertificateKind, name, c)
+		certificates[name] = c
+	}
+	for name := range in.docs[cmv1.IssuerKind] {
+		i := &cmv1.Issuer{}
+		in.get(t, cmv1.IssuerKind, name, i)
+		issuers[name] = i
+	}
+	serving := certificates[certName]
+	if serving == nil {
+		t.Fatalf("no Certificate %s for --cert-manager-certificate's default", certName)
+	}
+	if serving.Namespace != namespace || serving.Spec.SecretName != secretName || serving.Spec.IsCA ||
+		!slices.Contains(serving.Spec.DNSNames, serviceName+"."+namespace+".svc") {
+		t.Errorf("serving Certificate %s/%s: Secret %q, isCA %v, DNS names %v; want Secret %s and %s.%s.svc",
+			serving.Namespace, serving.Name, serving.Spec.SecretName, serving.Spec.IsCA, serving.Spec.DNSNames, secretName, serviceName, namespace)
+	}
+	caIssuer := issuers[serving.Spec.IssuerRef.Name]
+	if caIssuer == nil || caIssuer.Spec.CA == nil {
+		t.Fatalf("the serving Certificate's issuer %q is not a CA Issuer of the install", serving.Spec.IssuerRef.Name)
+	}
+	var ca *cmv1.Certificate
+	for _, c := range certificates {
+		if c.Spec.SecretName == caIssuer.Spec.CA.SecretName {
+			ca = c
+		}
+	}
+	if ca == nil || !ca.Spec.IsCA {
+		t.Fatalf("no CA Certificate fills Secret %s of Issuer %s", caIssuer.Spec.CA.SecretName, caIssuer.Name)
+	}
+	if root := issuers[ca.Spec.IssuerRef.Name]; root == nil || root.Spec.SelfSigned == nil {
+		t.Errorf("the CA Certificate %s is not issued by a self-signed Issuer of the install", ca.Name)
 	}
 }
 
@@ -143,18 +185,28 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 		t.Errorf("Service ports %+v, want 443 to webhook-server", svc.Spec.Ports)
 	}
 
-	// The webhook configuration calls that Service.
+	// The webhook configuration is the one the operator keeps (so
+	// re-applying the install and the operator's repair agree), and calls
+	// that Service on its port.
 	var cfg admissionregistrationv1.MutatingWebhookConfiguration
 	in.get(t, "MutatingWebhookConfiguration", configName, &cfg)
-	ref := cfg.Webhooks[0].ClientConfig.Service
-	if ref == nil || ref.Name != serviceName || ref.Namespace != namespace || ref.Port == nil || *ref.Port != svc.Spec.Ports[0].Port {
-		t.Errorf("webhook clientConfig.service %+v, want %s/%s port %d", ref, namespace, serviceName, svc.Spec.Ports[0].Port)
+	kept := webhookcfg.Options{
+		Namespace: namespace, ServiceName: serviceName, ConfigName: configName, SecretName: secretName,
+		Port: webhookPort, OperatorPodLabels: operatorPodLabels,
 	}
-	inject := cfg.Annotations["cert-manager.io/inject-ca-from"]
-	if certManager && inject != namespace+"/"+certName {
-		t.Errorf("inject-ca-from %q, want %s/%s", inject, namespace, certName)
+	if certManager {
+		kept.CertSource, kept.CertManagerCertificate = webhookcfg.CertSourceCertManager, certName
 	}
-	if !certManager && inject != "" {
+	if d := webhookcfg.Differences(&cfg, webhookcfg.Desired(kept, nil), false); len(d) > 0 {
+		t.Errorf("the installed webhook configuration differs from the one the operator keeps: %v", d)
+	}
+	if ref := cfg.Webhooks[0].ClientConfig.Service; ref == nil || ref.Port == nil || *ref.Port != svc.Spec.Ports[0].Port {
+		t.Errorf("webhook clientConfig.service %+v does not call the Service's port %d", ref, svc.Spec.Ports[0].Port)
+	}
+	if len(cfg.Webhooks[0].ClientConfig.CABundle) != 0 {
+		t.Errorf("the install carries a caBundle: it is the operator's (or cert-manager's)")
+	}
+	if inject := cfg.Annotations["cert-manager.io/inject-ca-from"]; !certManager && inject != "" {
 		t.Errorf("inject-ca-from %q without cert-manager", inject)
 	}
 

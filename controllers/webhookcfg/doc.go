@@ -14,8 +14,8 @@
 //     only the rest of the configuration. It reads no cert-manager object
 //     (so the operator needs no cert-manager API types): the Certificate is
 //     named only in the configuration's cert-manager.io/inject-ca-from
-//     annotation. The tests check the config/certmanager overlay against
-//     cert-manager's own API types (github.com/cert-manager/cert-manager).
+//     annotation (config/install_test.go checks that overlay against
+//     cert-manager's own API types).
 //
 // A repair never stops the webhook from answering. A Secret whose serving
 // certificate is bad but whose CA is good and trusted gets a new serving
