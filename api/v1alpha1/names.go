@@ -83,6 +83,9 @@ const (
 	GateReasonTargetPortNotFound = "TargetPortNotFound"
 	// GateReasonNotSelected: the pod no longer matches the Service selector (or the Service is gone or has no selector), so the group releases it.
 	GateReasonNotSelected = "NotSelected"
+	// GateReasonTargetConflict: another BackendGroup binds one of this group's
+	// targets and keeps it; this group registers nothing until the conflict is resolved.
+	GateReasonTargetConflict = "TargetConflict"
 	// GateReasonBackendGroupRemoved: the group was deleted or the Service opted out; the gate is released.
 	GateReasonBackendGroupRemoved = "BackendGroupRemoved"
 )

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -120,15 +121,7 @@ func inBatches[T any](items []T, size int, fn func([]T) error) error {
 }
 
 // knownTargets lists the spec's targets and the former ones the status still records.
-func knownTargets(bg *v1alpha1.BackendGroup) []string {
-	out := targetsOf(bg)
-	for _, t := range bg.Status.Targets {
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+func knownTargets(bg *v1alpha1.BackendGroup) []string { return targets.Known(bg) }
 
 // retiredTargets lists the targets the status records that the spec no longer names.
 func retiredTargets(bg *v1alpha1.BackendGroup) []string {
@@ -143,15 +136,7 @@ func retiredTargets(bg *v1alpha1.BackendGroup) []string {
 }
 
 // targetsOf lists the group's distinct targets in spec order.
-func targetsOf(bg *v1alpha1.BackendGroup) []string {
-	var out []string
-	for _, pb := range bg.Spec.Ports {
-		if !slices.Contains(out, pb.Target) {
-			out = append(out, pb.Target)
-		}
-	}
-	return out
-}
+func targetsOf(bg *v1alpha1.BackendGroup) []string { return targets.Of(bg) }
 
 func healthCheck(hc *v1alpha1.HealthCheck) *providers.HealthCheck {
 	if hc == nil {

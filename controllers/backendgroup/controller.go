@@ -28,6 +28,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/controllers/internal/result"
+	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -349,40 +350,13 @@ func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (ma
 }
 
 // targetConflict says which other group already binds one of this group's
-// targets. A target belongs to one group: each group removes from its targets
-// whatever its own pods do not claim, so two groups on one target would
-// remove each other's backends.
+// targets (see targets.Conflict), as a message, or "".
 func (r *Reconciler) targetConflict(ctx context.Context, bg *v1alpha1.BackendGroup) (string, error) {
 	all := &v1alpha1.BackendGroupList{}
 	if err := r.Client.List(ctx, all); err != nil {
 		return "", fmt.Errorf("listing BackendGroups: %w", err)
 	}
-	for i := range all.Items {
-		other := &all.Items[i]
-		if other.UID == bg.UID {
-			continue
-		}
-		for _, t := range targetsOf(bg) {
-			if !slices.Contains(knownTargets(other), t) {
-				continue
-			}
-			// The group that already holds the target keeps it; if neither or
-			// both do, the older one.
-			iHold, theyHold := slices.Contains(bg.Status.Targets, t), slices.Contains(other.Status.Targets, t)
-			if (theyHold && !iHold) || (theyHold == iHold && olderThan(other, bg)) {
-				return fmt.Sprintf("target %s is bound by BackendGroup %s/%s; a target belongs to one group", t, other.Namespace, other.Name), nil
-			}
-		}
-	}
-	return "", nil
-}
-
-// olderThan orders groups by creation, then namespace and name, so exactly one of two conflicting groups yields.
-func olderThan(a, b *v1alpha1.BackendGroup) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	return targets.Conflict(bg, all.Items), nil
 }
 
 // trackTargets records the spec's targets in the status before anything is
