@@ -75,6 +75,13 @@ type Backend struct {
 	Addr netip.AddrPort
 	// Weight is the share of traffic, 0 to 100.
 	Weight int32
+	// Recheck asks Register for a fresh health check: the address now
+	// belongs to another pod than the one the load balancer checked. A
+	// backend that is registered already is taken out of traffic and marked
+	// down, and takes traffic again only after it passes the load
+	// balancer's check anew (as a new backend would). Without Recheck,
+	// Register on a registered backend only updates its weight.
+	Recheck bool
 }
 
 // Health is the load balancer's view of a backend.
