@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // NetworkMode says how pod IPs reach the load balancer.
@@ -147,11 +148,52 @@ type BackendGroupStatus struct {
 	// +optional
 	Targets []string `json:"targets,omitempty"`
 
+	// UngatedPods is the number of selected pods that carry no readiness
+	// gate of this group (created before the Service opted in, or while the
+	// webhook was down): they are bound, but rollouts do not wait for the
+	// load balancer for them.
+	// +optional
+	UngatedPods int32 `json:"ungatedPods,omitempty"`
+
+	// Backends are the backends lbgate holds on the load balancer, each with
+	// the pod it was registered for. A backend is evidence of health only
+	// for the pod recorded here: an address that changes hands is checked
+	// afresh before the new pod's gate may turn True.
+	// +listType=map
+	// +listMapKey=target
+	// +listMapKey=address
+	// +optional
+	Backends []BackendRecord `json:"backends,omitempty"`
+
 	// Conditions are Accepted, Ready, QuotaExceeded and Degraded.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// BackendRecord is one backend lbgate holds on a target, and whose it is.
+type BackendRecord struct {
+	// Target is the load-balancer target id.
+	Target string `json:"target"`
+	// Address is the backend's ip:port.
+	Address string `json:"address"`
+	// Pod is the name of the pod the backend was registered for.
+	// +optional
+	Pod string `json:"pod,omitempty"`
+	// PodUID is the UID of that pod; empty when lbgate found the backend on
+	// the load balancer without knowing whose it is.
+	// +optional
+	PodUID types.UID `json:"podUID,omitempty"`
+	// RetiredAt is when lbgate found the backend no longer wanted while its
+	// pod still served (a selector, port or target change). It stays in
+	// traffic until its replacements are healthy, or the handover times out.
+	// +optional
+	RetiredAt *metav1.Time `json:"retiredAt,omitempty"`
+	// DrainingSince is when lbgate drained the backend; it is removed one
+	// deregistration delay later.
+	// +optional
+	DrainingSince *metav1.Time `json:"drainingSince,omitempty"`
 }
 
 // BackendGroup binds the pods behind a Service straight to load-balancer targets
@@ -164,6 +206,7 @@ type BackendGroupStatus struct {
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desired`
 // +kubebuilder:printcolumn:name="Registered",type=integer,JSONPath=`.status.registered`
 // +kubebuilder:printcolumn:name="Healthy",type=integer,JSONPath=`.status.healthy`
+// +kubebuilder:printcolumn:name="Ungated",type=integer,JSONPath=`.status.ungatedPods`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BackendGroup struct {
