@@ -30,14 +30,31 @@
 //	ready                          registered: takes traffic when up
 //	drain, checks off              draining (Drain, or Deregister waiting for sessions)
 //
-// Register puts a pod into a free slot with: addr, weight, `enable health`,
-// `state drain`, `health down`. Drain keeps traffic away while HAProxy
-// checks the new address. `health down` is needed because a slot leaving
-// maintenance is counted up at once, with the check result of its previous
-// address (a reused slot says L7OK for a pod it never checked); forced down,
-// it needs rise passing checks on the new address to be up again. Once
-// HAProxy reports the slot up with a passed check (L4OK/L7OK, never INI),
-// the next List or Register sets it `state ready` and reports it Healthy.
+// Register puts a pod into a free slot with: addr, weight, `state drain`
+// with checks off, `health down`, `enable health`. Drain keeps traffic away
+// while HAProxy checks the new address. `health down` is needed because a
+// slot leaving maintenance is counted up at once, with the check result of
+// its previous address (a reused slot says L7OK for a pod it never
+// checked); forced down, it needs rise passing checks on the new address to
+// be up again. Checks go on only after `health down`, and the slot leaves
+// maintenance with checks off (HAProxy would count it up and keep the old
+// result): so every prefix of the pipeline, left behind when the
+// connection, a deadline or a reload cuts it, is safe. Once HAProxy reports
+// the slot up with a passed check (L4OK/L7OK, never INI), the next List or
+// Register sets it `state ready` and reports it Healthy.
+//
+// A slot whose checks are paused (it entered maintenance with checks on: a
+// configured slot at start, or one restored from a server-state-file) runs
+// checks again only when it leaves maintenance with checks on, and is then
+// up at once. Register first moves such a slot to the parking address
+// 127.0.0.1:1 with weight 0, lets it leave maintenance, turns its checks
+// off and forces it down, and only then gives it the pod. A slot at the
+// parking address holds no pod, whatever its state.
+//
+// Register with Recheck (the address now belongs to another pod) sends
+// `health down` first, so the slot takes no traffic from that moment, then
+// turns checks on and moves an active slot back to drain: it is promoted
+// again only after passing the check anew.
 //
 // Drain sets `state drain` and `disable health`. Deregister does the same,
 // then parks the slot in maintenance as soon as HAProxy counts no session on

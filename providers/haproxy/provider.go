@@ -37,6 +37,9 @@ type Options struct {
 	MaxSlots int
 	// MaxBatch is the most backends per call (default DefaultMaxBatch).
 	MaxBatch int
+	// WatchInterval is how often WatchStateLoss reads HAProxy's process id
+	// and uptime (default DefaultWatchInterval).
+	WatchInterval time.Duration
 	// HealthCheck holds the check interval and thresholds for slots the
 	// provider adds when the target does not set them.
 	HealthCheck providers.HealthCheck
@@ -48,6 +51,9 @@ type Provider struct {
 	client *Client
 	opts   Options
 	locks  targetLocks
+	// cut, set by tests only, shortens every write pipeline as a cut
+	// connection, a deadline or a reload would.
+	cut func(cmds []string) []string
 }
 
 var _ providers.Provider = (*Provider)(nil)

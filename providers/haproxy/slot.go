@@ -90,7 +90,7 @@ const (
 // enabled, Drain and Deregister turn checks off, and maintenance means free.
 func (s slot) phase() phase {
 	switch {
-	case s.Admin.Maint():
+	case s.Admin.Maint() || s.parked():
 		return phaseFree
 	case s.Admin.Drain() && s.Check.Enabled():
 		return phaseRegistering
@@ -98,6 +98,13 @@ func (s slot) phase() phase {
 		return phaseDraining
 	}
 	return phaseActive
+}
+
+// parked reports whether the slot is at the parking address (127.0.0.1:1 or
+// [::1]:1), which holds no backend: where unpause leaves a slot, and where
+// the documented server-template declares slots.
+func (s slot) parked() bool {
+	return s.Addr.IsValid() && s.Port == parkPort && s.Addr == parkAddr(s.Addr)
 }
 
 // passed reports whether a registering slot passed its checks: HAProxy says
