@@ -31,12 +31,17 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	}); err != nil {
 		return err
 	}
+	lost, err := r.setupStateLoss(ctx, mgr) // lbrestart.go
+	if err != nil {
+		return err
+	}
 	opts := r.Options.withDefaults()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("backendgroup").
 		For(&v1alpha1.BackendGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.groupsForPod)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.groupsForService)).
+		WatchesRawSource(lost).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			// Only errors back off; a gate waiting for the load balancer is

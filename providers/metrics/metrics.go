@@ -44,6 +44,10 @@ var _ providers.Provider = (*Provider)(nil)
 // Wrap returns p with metrics.
 func Wrap(p providers.Provider) *Provider { return &Provider{inner: p} }
 
+// Unwrap returns the wrapped provider, so optional interfaces it implements
+// (providers.StateLossWatcher) stay reachable through the wrapper.
+func (p *Provider) Unwrap() providers.Provider { return p.inner }
+
 // Name returns the wrapped provider's name.
 func (p *Provider) Name() string { return p.inner.Name() }
 

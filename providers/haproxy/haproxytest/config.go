@@ -33,6 +33,17 @@ type Config struct {
 	UserSocket bool
 	// TCPSocket adds a Runtime API on a free 127.0.0.1 TCP port at level admin.
 	TCPSocket bool
+	// DeclaredSlots maps a dynamic (roundrobin) backend to a number of slots
+	// declared in the configuration, in the reload-safe form the provider's
+	// documentation gives: `server-template <SlotPrefix> 1-N
+	// lbgate-slot.invalid:1 disabled check init-addr last,127.0.0.1`. The
+	// provider uses them before it adds slots of its own.
+	DeclaredSlots map[string]int
+	// ServerState keeps servers across a reload: `server-state-file` in
+	// global, `load-server-state-from-file global` in defaults, and the
+	// admin socket hands its listeners over (`expose-fd listeners`), so
+	// ReloadGracefully(true) loses neither servers nor connections.
+	ServerState bool
 }
 
 func (c *Config) defaults() {
@@ -53,13 +64,21 @@ func (c *Config) defaults() {
 	}
 }
 
+// serverStateFile is the name of the state file in the HAProxy's directory.
+const serverStateFile = "server-state"
+
 // render writes haproxy.cfg for the given sockets and frontend ports.
 func (c *Config) render(dir string, tcpPort int, frontends map[string]int) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("global")
 	p("    maxconn 4096")
-	p("    stats socket %s/admin.sock level admin mode 600", dir)
+	if c.ServerState {
+		p("    stats socket %s/admin.sock level admin mode 600 expose-fd listeners", dir)
+		p("    server-state-file %s/%s", dir, serverStateFile)
+	} else {
+		p("    stats socket %s/admin.sock level admin mode 600", dir)
+	}
 	if c.UserSocket {
 		p("    stats socket %s/user.sock level user mode 600", dir)
 	}
@@ -77,6 +96,9 @@ func (c *Config) render(dir string, tcpPort int, frontends map[string]int) strin
 	p("    timeout client 10s")
 	p("    timeout server 10s")
 	p("    timeout check 1s")
+	if c.ServerState {
+		p("    load-server-state-from-file global")
+	}
 	p("")
 	names := append([]string(nil), c.Backends...)
 	for name := range c.StaticBackends {
@@ -99,6 +121,9 @@ func (c *Config) render(dir string, tcpPort int, frontends map[string]int) strin
 		p("    default-server inter %dms rise %d fall %d", c.CheckInterval.Milliseconds(), c.Rise, c.Fall)
 		if static && slots > 0 {
 			p("    server-template %s 1-%d 127.0.0.1:1 disabled check", c.SlotPrefix, slots)
+		}
+		if n := c.DeclaredSlots[name]; n > 0 && !static {
+			p("    server-template %s 1-%d lbgate-slot.invalid:1 disabled check init-addr last,127.0.0.1", c.SlotPrefix, n)
 		}
 		p("")
 	}

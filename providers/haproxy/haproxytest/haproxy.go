@@ -43,6 +43,7 @@ type HAProxy struct {
 	log       syncBuffer
 
 	mu      sync.Mutex
+	retired []*exec.Cmd // processes replaced by ReloadGracefully, soft-stopping
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
@@ -122,8 +123,12 @@ func (h *HAProxy) Close() {
 }
 
 // start launches the process and waits for the admin socket.
-func (h *HAProxy) start() error {
-	cmd := exec.Command(h.bin, "-db", "-f", h.cfgPath)
+func (h *HAProxy) start() error { return h.launch() }
+
+// launch starts haproxy with extra arguments (such as -sf) and waits until
+// the admin socket answers from the new process.
+func (h *HAProxy) launch(extra ...string) error {
+	cmd := exec.Command(h.bin, append([]string{"-db", "-f", h.cfgPath}, extra...)...)
 	cmd.Stdout, cmd.Stderr = &h.log, &h.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test or demo
 	if err := cmd.Start(); err != nil {
@@ -136,13 +141,15 @@ func (h *HAProxy) start() error {
 	go func() {
 		err := cmd.Wait()
 		h.mu.Lock()
-		h.exitErr = err
+		if h.exited == exited {
+			h.exitErr = err
+		}
 		h.mu.Unlock()
 		close(exited)
 	}()
 	deadline := time.Now().Add(StartTimeout)
 	for {
-		if _, err := h.Command("show info"); err == nil {
+		if pid, err := h.pid(); err == nil && pid == cmd.Process.Pid {
 			return nil
 		}
 		select {
@@ -159,8 +166,12 @@ func (h *HAProxy) start() error {
 // Stop stops haproxy (SIGTERM, then SIGKILL after 5 s) and waits for it.
 func (h *HAProxy) Stop() {
 	h.mu.Lock()
-	cmd, exited := h.cmd, h.exited
+	cmd, exited, retired := h.cmd, h.exited, h.retired
+	h.retired = nil
 	h.mu.Unlock()
+	for _, old := range retired {
+		_ = old.Process.Kill() // already reaped if it exited; then this fails harmlessly
+	}
 	if cmd == nil {
 		return
 	}

@@ -1,0 +1,38 @@
+package providers
+
+import "context"
+
+// StateLossWatcher is implemented by a provider whose load balancer can
+// forget what was registered on it: HAProxy forgets the servers added at
+// run time when it restarts or reloads. The caller re-registers the
+// backends of the targets it is told about; it does not wait for its next
+// resync.
+type StateLossWatcher interface {
+	// WatchStateLoss runs until ctx ends. Each time the load balancer may have
+	// lost registrations, it calls lost with the targets concerned (the
+	// load balancer's whole list of targets when it cannot tell). Watching is
+	// cheap and provider-wide, not per target; lost must not block for long.
+	WatchStateLoss(ctx context.Context, lost func(targets []string))
+}
+
+// Wrapper is a provider that adds something around another one (metrics,
+// for example); Unwrap returns the inner provider.
+type Wrapper interface {
+	Unwrap() Provider
+}
+
+// StateLossWatcherOf returns the StateLossWatcher of p or of a provider p
+// wraps, or false when there is none.
+func StateLossWatcherOf(p Provider) (StateLossWatcher, bool) {
+	for p != nil {
+		if w, ok := p.(StateLossWatcher); ok {
+			return w, true
+		}
+		u, ok := p.(Wrapper)
+		if !ok {
+			return nil, false
+		}
+		p = u.Unwrap()
+	}
+	return nil, false
+}
