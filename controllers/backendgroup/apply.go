@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -77,8 +78,14 @@ func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup,
 }
 
 // deregisterAll removes every backend from the given targets.
-// A target that no longer exists has nothing left to remove.
+// A target that no longer exists has nothing left to remove. Backends that
+// still hold sessions stay draining after Deregister: then it returns a
+// *StillDrainingError (read as a throttle, so the group comes back soon)
+// until they are idle or the deregistration delay is over, when they are
+// removed with their sessions (lbrestart_drain.go).
 func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGroup, targets []string, why string) error {
+	left := map[string]int{}
+	var deadline time.Time
 	for _, target := range targets {
 		list, err := r.Provider.List(ctx, target)
 		if providers.IsNotFound(err) {
@@ -101,10 +108,18 @@ func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGrou
 		if err := inBatches(addrs, limits.MaxBatch, func(b []netip.AddrPort) error { return r.Provider.Deregister(ctx, target, b) }); err != nil {
 			return fmt.Errorf("deregistering from target %s: %w", target, err)
 		}
+		draining, until, err := r.leftDraining(ctx, bg, target, limits.MaxBatch)
+		if err != nil {
+			return err
+		}
+		if len(draining) > 0 {
+			left[target], deadline = len(draining), until
+			continue
+		}
 		log.FromContext(ctx).Info("deregistered every backend", "target", target, "count", len(addrs), "why", why)
 		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s: %s", summarize(addrs), target, why)
 	}
-	return nil
+	return r.stillDraining(bg, left, deadline)
 }
 
 // inBatches calls fn on consecutive slices of items no longer than size (all at once when size <= 0).

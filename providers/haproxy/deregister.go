@@ -89,3 +89,31 @@ func drainCommands(v *view, slots []*slot) []string {
 	}
 	return cmds
 }
+
+var _ providers.ForceDeregisterer = (*Provider)(nil)
+
+// ForceDeregister parks backends' slots at once, sessions or not: drained
+// with checks off, then in maintenance (free for the next Register), then
+// their remaining sessions are shut down. Deregister's caller uses it when
+// the deregistration delay is over and a slot still holds sessions, so no
+// slot is left draining for good. Each prefix of the pipeline is safe: the
+// slot takes no new traffic from the first command on.
+func (p *Provider) ForceDeregister(ctx context.Context, target string, addrs []netip.AddrPort) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	if len(addrs) > p.opts.MaxBatch {
+		return &providers.QuotaError{Target: target, Limit: p.opts.MaxBatch, Want: len(addrs), Detail: "batch larger than the provider's MaxBatch"}
+	}
+	defer p.locks.lock(target)()
+	v, err := p.snapshot(ctx, target, false)
+	if err != nil {
+		return err
+	}
+	slots := holding(v, addrs)
+	cmds := drainCommands(v, slots)
+	for _, s := range slots {
+		cmds = append(cmds, v.cmd(s, "state maint"), fmt.Sprintf("shutdown sessions server %s/%s", v.backend, s.Name))
+	}
+	return p.apply(ctx, target, cmds)
+}
