@@ -128,9 +128,12 @@ type pick struct {
 }
 
 // pickSlots chooses a slot for each fresh backend, preferring (1) a free
-// slot that last held the same address with the same check settings, (2) the
-// free slot with matching settings idle the longest, (3) a new slot, (4) any
-// free slot with a check (settings may differ: the backend cannot grow).
+// slot that last held the same address, declared in the configuration or
+// added with the same check settings, (2) a free declared slot (a
+// server-template one, which a server-state-file carries across a reload),
+// idle the longest, (3) a free added slot with matching settings, idle the
+// longest, (4) a new slot, (5) any free slot with a check (settings may
+// differ: the backend cannot grow).
 func pickSlots(v *view, fresh []providers.Backend, want checkSettings, held int) ([]pick, error) {
 	var free []*slot
 	for i := range v.slots {
@@ -151,12 +154,16 @@ func pickSlots(v *view, fresh []providers.Backend, want checkSettings, held int)
 		}
 		return nil
 	}
+	declared := func(s *slot) bool { return !s.name.HasSettings }
 	matches := func(s *slot) bool { return s.name.HasSettings && s.name.Settings == want }
 	next, added := v.nextNum(), 0
 	picks := make([]pick, len(fresh))
 	short := 0
 	for i, b := range fresh {
-		if s := take(func(s *slot) bool { return matches(s) && s.AddrPort() == b.Addr }); s != nil {
+		sameAddr := func(s *slot) bool { return (declared(s) || matches(s)) && s.AddrPort() == b.Addr }
+		if s := take(sameAddr); s != nil {
+			picks[i].slot = s
+		} else if s := take(declared); s != nil {
 			picks[i].slot = s
 		} else if s := take(matches); s != nil {
 			picks[i].slot = s
