@@ -149,8 +149,10 @@ func PreStopDelay(annotations map[string]string) (d time.Duration, ok bool, err 
 // annotations ask for, with ServiceName set to svc.Name and every default
 // (weight, max-backends, deregistration-delay) written out explicitly, and
 // Ports sorted by port number. It does not look at lbgate.dev/direct-access
-// (see OptedIn) or lbgate.dev/prestop-delay (see PreStopDelay), and ignores
-// unknown lbgate.dev/ annotations.
+// (see OptedIn), and ignores unknown lbgate.dev/ annotations. The spec has no
+// field for lbgate.dev/prestop-delay (the webhook applies it, see
+// PreStopDelay), but Parse checks it like every other annotation, so a bad
+// value is reported and does not half-apply.
 //
 // It returns every problem found, joined with errors.Join, each an *Error (see
 // Errors). On any error the returned spec is the zero value and must not be
@@ -174,6 +176,7 @@ func Parse(svc *corev1.Service) (v1alpha1.BackendGroupSpec, error) {
 	spec.HealthCheck = p.healthCheck()
 	spec.DeregistrationDelay = &metav1.Duration{Duration: p.duration(v1alpha1.AnnotationDeregistrationDelay,
 		minDeregistrationDelay, maxDeregistrationDelay, v1alpha1.DefaultDeregistrationDelay)}
+	p.duration(v1alpha1.AnnotationPreStopDelay, minPreStopDelay, maxPreStopDelay, 0) // checked only: see PreStopDelay
 
 	if len(p.errs) > 0 {
 		return v1alpha1.BackendGroupSpec{}, errors.Join(p.errs...)

@@ -215,7 +215,7 @@ func TestParseEverything(t *testing.T) {
 		aHealthy:   "2",
 		aUnhealthy: "3",
 		aDereg:     "0s",
-		aPreStop:   "bad, but not Parse's business",
+		aPreStop:   "20s",
 	}, defaultPorts...))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
@@ -632,9 +632,36 @@ func TestPreStopDelay(t *testing.T) {
 			t.Fatalf("absent: PreStopDelay(%v) = %v, %v, %v", ann, d, ok, err)
 		}
 	}
-	// prestop-delay never makes Parse fail.
-	if _, err := parseWith(map[string]string{aPreStop: "nonsense"}); err != nil {
-		t.Fatalf("Parse with bad prestop-delay: %v", err)
+}
+
+// TestParseReportsPreStopDelay: a malformed lbgate.dev/prestop-delay is an
+// annotation problem like any other (issue 8, item 7): Parse reports it, so
+// the Service gets an InvalidAnnotation event and its group Accepted=False,
+// and the spec (which has no field for it) is not touched.
+func TestParseReportsPreStopDelay(t *testing.T) {
+	const reason = "must be a duration in whole seconds from 1s to 10m0s"
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"20s", true}, {"20", true}, {"10m", true}, {" 1s ", true},
+		{"nonsense", false}, {"", false}, {"0", false}, {"0s", false}, {"601", false}, {"1.5s", false}, {"-5s", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.value), func(t *testing.T) {
+			spec, err := parseWith(map[string]string{aPreStop: tt.value})
+			if tt.ok {
+				want, _ := parseWith(nil)
+				if err != nil || !reflect.DeepEqual(spec, want) {
+					t.Fatalf("Parse = %+v, %v; want the spec without prestop-delay and no error", spec, err)
+				}
+				return
+			}
+			wantOneError(t, err, aPreStop, tt.value, reason)
+			if !reflect.DeepEqual(spec, v1alpha1.BackendGroupSpec{}) {
+				t.Fatalf("spec on error = %+v, want zero", spec)
+			}
+		})
 	}
 }
 
@@ -754,6 +781,7 @@ func TestParseMultipleErrors(t *testing.T) {
 		aHealthy:   "11",
 		aUnhealthy: "-1",
 		aDereg:     "2h",
+		aPreStop:   "soon",
 	}, defaultPorts...)
 	spec, err := Parse(svc)
 	if err == nil {
@@ -773,6 +801,7 @@ func TestParseMultipleErrors(t *testing.T) {
 		`annotation "lbgate.dev/health-check-healthy-threshold" has invalid value "11": must be an integer from 1 to 10`,
 		`annotation "lbgate.dev/health-check-unhealthy-threshold" has invalid value "-1": must be an integer from 1 to 10`,
 		`annotation "lbgate.dev/deregistration-delay" has invalid value "2h": must be a duration in whole seconds from 0s to 1h0m0s`,
+		`annotation "lbgate.dev/prestop-delay" has invalid value "soon": must be a duration in whole seconds from 1s to 10m0s`,
 	}
 	var got []string
 	for _, e := range Errors(err) {

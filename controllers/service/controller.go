@@ -87,6 +87,7 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		bg = &v1alpha1.BackendGroup{ObjectMeta: metav1.ObjectMeta{
 			Name: svc.Name, Namespace: svc.Namespace, Labels: map[string]string{ServiceLabel: svc.Name},
 		}, Spec: spec}
+		setPreStopDelay(bg, svc)
 		if err := controllerutil.SetControllerReference(svc, bg, r.Client.Scheme()); err != nil {
 			return err
 		}
@@ -103,9 +104,10 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		return nil
 	case !bg.DeletionTimestamp.IsZero():
 		return nil // being removed (opt-out and back): the next event recreates it
-	case !equality.Semantic.DeepEqual(bg.Spec, spec):
+	case !equality.Semantic.DeepEqual(bg.Spec, spec) || bg.Annotations[v1alpha1.AnnotationPreStopDelay] != preStopDelay(svc):
 		before := bg.DeepCopy()
 		bg.Spec = spec
+		setPreStopDelay(bg, svc)
 		if err := r.Client.Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			return fmt.Errorf("updating BackendGroup: %w", err)
 		}
@@ -113,6 +115,31 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		r.Events.Normal(svc, events.BackendGroupUpdated, "Update", "updated BackendGroup %s: binding %s", bg.Name, targets(spec))
 	}
 	return r.setAccepted(ctx, bg, true, "AnnotationsValid", "the Service's lbgate.dev annotations are valid")
+}
+
+// preStopDelay is the Service's lbgate.dev/prestop-delay as the group
+// records it: the parsed duration ("20s"), or "" when absent or invalid.
+func preStopDelay(svc *corev1.Service) string {
+	d, ok, err := annotations.PreStopDelay(svc.Annotations)
+	if !ok || err != nil {
+		return ""
+	}
+	return d.String()
+}
+
+// setPreStopDelay records the Service's valid lbgate.dev/prestop-delay on its
+// group, where the webhook finds the last good value while the Service's is
+// malformed (the spec has no field for it; only the webhook applies it).
+func setPreStopDelay(bg *v1alpha1.BackendGroup, svc *corev1.Service) {
+	d := preStopDelay(svc)
+	if d == "" {
+		delete(bg.Annotations, v1alpha1.AnnotationPreStopDelay)
+		return
+	}
+	if bg.Annotations == nil {
+		bg.Annotations = map[string]string{}
+	}
+	bg.Annotations[v1alpha1.AnnotationPreStopDelay] = d
 }
 
 // rejectAnnotations reports bad annotations on the Service and, if the group
