@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"fmt"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -10,6 +12,24 @@ import (
 var _ = Describe("Service controller annotations", func() {
 	var t *testNS
 	BeforeEach(func(ctx SpecContext) { t = newTestNS(ctx) })
+
+	// Issue 8, item 3: the group that yields a target stayed Accepted, so the
+	// webhook kept giving new pods a gate nothing would ever set.
+	It("marks a group that yields a target not Accepted, says so on the Service, and accepts it once the other group goes", func(ctx SpecContext) {
+		web := t.createService(ctx, "web", nil)
+		pod := t.runPod(ctx, "web-1", "web")
+		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
+
+		t.createService(ctx, "api", nil) // same target
+		want := fmt.Sprintf("target %s is bound by BackendGroup %s/web", t.target, t.name)
+		Eventually(condition(ctx, t.name, "api", v1alpha1.ConditionAccepted)).Should(Equal("False/TargetConflict: " + want + "; a target belongs to one group"))
+		Eventually(eventsFor(ctx, t.name, "Service", "api", "TargetConflict")).Should(ConsistOf(ContainSubstring(want)))
+		Expect(condition(ctx, t.name, "web", v1alpha1.ConditionAccepted)()).To(HavePrefix("True/AnnotationsValid"), "the group that keeps the target stays accepted")
+
+		By("removing the group that held the target")
+		Expect(k8s.Delete(ctx, web)).To(Succeed())
+		Eventually(condition(ctx, t.name, "api", v1alpha1.ConditionAccepted)).Should(HavePrefix("True/AnnotationsValid"))
+	})
 
 	// Issue 8, item 7: a bad prestop-delay was skipped with no event and no condition.
 	It("reports a malformed prestop-delay like every other annotation and keeps the last good one", func(ctx SpecContext) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,12 +25,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/controllers/internal/result"
+	"github.com/lbgate/lbgate/controllers/internal/targets"
 )
 
 // ServiceLabel on a BackendGroup names the Service it was made for.
@@ -94,8 +97,8 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		if err := r.Client.Create(ctx, bg); err != nil {
 			return fmt.Errorf("creating BackendGroup: %w", err)
 		}
-		log.FromContext(ctx).Info("created backend group", "targets", targets(spec))
-		r.Events.Normal(svc, events.BackendGroupCreated, "Create", "created BackendGroup %s binding %s", bg.Name, targets(spec))
+		log.FromContext(ctx).Info("created backend group", "targets", bindings(spec))
+		r.Events.Normal(svc, events.BackendGroupCreated, "Create", "created BackendGroup %s binding %s", bg.Name, bindings(spec))
 	case err != nil:
 		return err
 	case !metav1.IsControlledBy(bg, svc):
@@ -111,9 +114,28 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		if err := r.Client.Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			return fmt.Errorf("updating BackendGroup: %w", err)
 		}
-		log.FromContext(ctx).Info("updated backend group from annotations", "targets", targets(spec))
-		r.Events.Normal(svc, events.BackendGroupUpdated, "Update", "updated BackendGroup %s: binding %s", bg.Name, targets(spec))
+		log.FromContext(ctx).Info("updated backend group from annotations", "targets", bindings(spec))
+		r.Events.Normal(svc, events.BackendGroupUpdated, "Update", "updated BackendGroup %s: binding %s", bg.Name, bindings(spec))
 	}
+	return r.acceptUnlessConflict(ctx, svc, bg)
+}
+
+// acceptUnlessConflict sets Accepted on a group whose annotations are valid:
+// False with reason TargetConflict when it yields a target to another group
+// (targets.Conflict, the rule the BackendGroup controller applies), so the
+// webhook stops giving new pods its gate; else True.
+func (r *Reconciler) acceptUnlessConflict(ctx context.Context, svc *corev1.Service, bg *v1alpha1.BackendGroup) error {
+	all := &v1alpha1.BackendGroupList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return fmt.Errorf("listing BackendGroups: %w", err)
+	}
+	if conflict := targets.Conflict(bg, all.Items); conflict != "" {
+		r.Events.Warning(svc, events.TargetConflict, "Bind",
+			"BackendGroup %s binds nothing and new pods get no gate of it: %s", bg.Name, conflict)
+		log.FromContext(ctx).Info("backend group yields a target", "backendGroup", klog.KObj(bg), "conflict", conflict)
+		return r.setAccepted(ctx, bg, false, events.TargetConflict, conflict)
+	}
+	r.Events.Resolved(svc, events.TargetConflict)
 	return r.setAccepted(ctx, bg, true, "AnnotationsValid", "the Service's lbgate.dev annotations are valid")
 }
 
@@ -208,7 +230,58 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("service").
 		For(&corev1.Service{}, builder.WithPredicates(hasLBGateAnnotations())).
 		Watches(&v1alpha1.BackendGroup{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &corev1.Service{}, handler.OnlyControllerOwner())).
+		Watches(&v1alpha1.BackendGroup{}, handler.EnqueueRequestsFromMapFunc(r.sharingATarget),
+			builder.WithPredicates(targetsChanged())).
 		Complete(r)
+}
+
+// sharingATarget maps a BackendGroup to the Services whose groups name one of
+// its targets, so a group that yields is accepted again once the other goes
+// away or moves (an update is mapped from its old and its new object).
+func (r *Reconciler) sharingATarget(ctx context.Context, obj client.Object) []reconcile.Request {
+	changed, ok := obj.(*v1alpha1.BackendGroup)
+	if !ok {
+		return nil
+	}
+	mine := targets.Known(changed)
+	if len(mine) == 0 {
+		return nil
+	}
+	all := &v1alpha1.BackendGroupList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		log.FromContext(ctx).Error(err, "listing BackendGroups to find those sharing a target", "backendGroup", klog.KObj(changed))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range all.Items {
+		bg := &all.Items[i]
+		owner := metav1.GetControllerOf(bg)
+		if bg.UID == changed.UID || owner == nil || owner.Kind != "Service" {
+			continue
+		}
+		if slices.ContainsFunc(targets.Known(bg), func(t string) bool { return slices.Contains(mine, t) }) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: bg.Namespace, Name: owner.Name}})
+		}
+	}
+	return out
+}
+
+// targetsChanged passes BackendGroup events that can change who keeps a
+// target: creation, deletion, the start of deletion, and a change of the
+// targets the group names or holds.
+func targetsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			old, okOld := e.ObjectOld.(*v1alpha1.BackendGroup)
+			cur, okNew := e.ObjectNew.(*v1alpha1.BackendGroup)
+			if !okOld || !okNew {
+				return false
+			}
+			return old.DeletionTimestamp.IsZero() != cur.DeletionTimestamp.IsZero() ||
+				!slices.Equal(targets.Known(old), targets.Known(cur)) ||
+				!slices.Equal(old.Status.Targets, cur.Status.Targets)
+		},
+	}
 }
 
 // hasLBGateAnnotations passes Services that have, or had, a lbgate.dev/ annotation.
@@ -238,7 +311,7 @@ func hasServiceOwner(bg *v1alpha1.BackendGroup, name string) bool {
 	return false
 }
 
-func targets(spec v1alpha1.BackendGroupSpec) string {
+func bindings(spec v1alpha1.BackendGroupSpec) string {
 	parts := make([]string, len(spec.Ports))
 	for i, p := range spec.Ports {
 		parts[i] = fmt.Sprintf("port %d to %s", p.Port, p.Target)
