@@ -343,6 +343,11 @@ var _ = Describe("Service controller", func() {
 
 		setAnnotation(ctx, svc, v1alpha1.AnnotationLoadBalancer, other)
 		Eventually(backends(other)).Should(ConsistOf(addr(pod)))
+		// Make before break (issue 8, bug 4; the old code emptied the old
+		// target in the pass that registered on the new one): the old
+		// target keeps serving until the pod passes the new target's check.
+		Consistently(backends(t.target), "1s").Should(ConsistOf(addr(pod)), "the old target is emptied before the new one checked the pod")
+		Expect(lb.SetHealth(other, addr(pod), providers.HealthHealthy)).To(BeTrue())
 		Eventually(backends(t.target)).Should(BeEmpty(), "the old target keeps no orphan")
 		Eventually(func() []string { return group(ctx, t.name, "web").Status.Targets }).Should(Equal([]string{other}))
 	})

@@ -107,7 +107,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&service.Reconciler{Client: mgr.GetClient(), Events: rec}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Service controller: %w", err)
 	}
-	bg := &backendgroup.Reconciler{Client: mgr.GetClient(), Provider: cfg.Provider, Events: rec, Options: cfg.BackendGroup}
+	bg := &backendgroup.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Provider: cfg.Provider, Events: rec, Options: cfg.BackendGroup}
 	if err := bg.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the BackendGroup controller: %w", err)
 	}

@@ -43,7 +43,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "run with 'make e2e', which builds the control plane into bin/k8s")
 	st, err = stack.Start(bg, stack.Options{
 		ModuleDir: module,
-		Backends:  []string{"be_basic", "be_roll_roll", "be_roll_rollnew", "be_base", "be_broken", "be_fault", "be_op", "be_scale"},
+		Backends:  []string{"be_basic", "be_roll_roll", "be_roll_rollnew", "be_base", "be_broken", "be_fault", "be_op", "be_scale", "be_bluegreen", "be_sticky"},
 		Logf:      func(f string, a ...any) { GinkgoWriter.Printf(f+"\n", a...) },
 	})
 	Expect(err).NotTo(HaveOccurred())

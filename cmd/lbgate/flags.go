@@ -23,6 +23,7 @@ type options struct {
 	globalRouterCIDRs string
 	gatePollInterval  time.Duration
 	resyncInterval    time.Duration
+	handoverTimeout   time.Duration
 	maxConcurrent     int
 	metricsAddr       string
 	probeAddr         string
@@ -45,6 +46,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.globalRouterCIDRs, "global-router-cidrs", "", "comma-separated pod IP ranges eligible in global-router mode (empty: every IP)")
 	fs.DurationVar(&o.gatePollInterval, "gate-poll-interval", backendgroup.DefaultPendingInterval, "how often a group re-reads the load balancer while a readiness gate waits for it")
 	fs.DurationVar(&o.resyncInterval, "resync-interval", backendgroup.DefaultResyncInterval, "how often a settled group re-reads the load balancer to catch drift (such as a restarted load balancer)")
+	fs.DurationVar(&o.handoverTimeout, "handover-timeout", backendgroup.DefaultHandoverTimeout, "how long backends that are no longer wanted (a selector, port or target change) stay in traffic while their replacements are not healthy")
 	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "BackendGroups reconciled at once")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
@@ -108,6 +110,9 @@ func (o *options) backendGroupOptions() (backendgroup.Options, error) {
 	if o.resyncInterval < time.Second {
 		return backendgroup.Options{}, fmt.Errorf("--resync-interval=%s: must be at least 1s", o.resyncInterval)
 	}
+	if o.handoverTimeout < time.Second {
+		return backendgroup.Options{}, fmt.Errorf("--handover-timeout=%s: must be at least 1s", o.handoverTimeout)
+	}
 	if o.maxConcurrent < 1 {
 		return backendgroup.Options{}, fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", o.maxConcurrent)
 	}
@@ -116,6 +121,7 @@ func (o *options) backendGroupOptions() (backendgroup.Options, error) {
 		CIDRs:                   map[v1alpha1.NetworkMode][]netip.Prefix{v1alpha1.NetworkModeENI: eni, v1alpha1.NetworkModeGlobalRouter: gr},
 		PendingInterval:         o.gatePollInterval,
 		ResyncInterval:          o.resyncInterval,
+		HandoverTimeout:         o.handoverTimeout,
 		MaxConcurrentReconciles: o.maxConcurrent,
 	}, nil
 }

@@ -20,16 +20,82 @@ import (
 // apply carries out a plan on the load balancer, target by target: drain
 // leaving pods, remove what is due, then register new pods, each in batches no
 // larger than the provider's limit. It returns the load balancer's view after
-// the calls that succeeded, and the first error (after trying every target).
-func (r *Reconciler) apply(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus, limits map[string]providers.Limits) (map[TargetBackend]providers.BackendStatus, error) {
+// the calls that succeeded, the targets where a call failed, and the errors
+// (after trying every target).
+func (r *Reconciler) apply(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus, limits map[string]providers.Limits) (map[TargetBackend]providers.BackendStatus, map[string]bool, error) {
 	lb := indexRegistered(registered)
+	failed := map[string]bool{}
 	var errs []error
-	for _, target := range targetsOf(bg) {
+	for _, target := range knownTargets(bg) {
+		if _, listed := registered[target]; !listed && !slices.Contains(targetsOf(bg), target) {
+			continue // a former target that is gone
+		}
 		if err := r.applyTarget(ctx, bg, target, limits[target].MaxBatch, plan, lb); err != nil {
+			failed[target] = true
 			errs = append(errs, err)
 		}
 	}
-	return lb, errors.Join(errs...)
+	return lb, failed, errors.Join(errs...)
+}
+
+// finalRecords are the ownership records after apply: the plan's, for
+// every backend the load balancer holds now; on a target where a call
+// failed, the records as they were (a claim that was not carried out is
+// no evidence).
+func finalRecords(plan Plan, lb map[TargetBackend]providers.BackendStatus, before map[TargetBackend]v1alpha1.BackendRecord, failed map[string]bool) map[TargetBackend]v1alpha1.BackendRecord {
+	out := map[TargetBackend]v1alpha1.BackendRecord{}
+	for tb := range lb {
+		src := plan.Records
+		if failed[tb.Target] {
+			src = before
+		}
+		if rec, ok := src[tb]; ok {
+			out[tb] = rec
+		}
+	}
+	return out
+}
+
+// recordsOf reads the status's ownership records; malformed entries are skipped.
+func recordsOf(bg *v1alpha1.BackendGroup) map[TargetBackend]v1alpha1.BackendRecord {
+	out := map[TargetBackend]v1alpha1.BackendRecord{}
+	for _, rec := range bg.Status.Backends {
+		if a, err := netip.ParseAddrPort(rec.Address); err == nil {
+			out[TargetBackend{rec.Target, a}] = rec
+		}
+	}
+	return out
+}
+
+// recordList renders records for the status, in target and address order.
+func recordList(records map[TargetBackend]v1alpha1.BackendRecord) []v1alpha1.BackendRecord {
+	keys := make([]TargetBackend, 0, len(records))
+	for tb := range records {
+		keys = append(keys, tb)
+	}
+	slices.SortFunc(keys, compareTargetBackend)
+	out := make([]v1alpha1.BackendRecord, 0, len(keys))
+	for _, tb := range keys {
+		out = append(out, records[tb])
+	}
+	return out
+}
+
+// heldTargets are the spec's targets plus the former ones that still hold
+// backends (or could not be read): a former target leaves the status once
+// it is empty.
+func heldTargets(bg *v1alpha1.BackendGroup, lb map[TargetBackend]providers.BackendStatus, unread map[string]bool) []string {
+	out := targetsOf(bg)
+	for _, t := range retiredTargets(bg) {
+		holds := unread[t]
+		for tb := range lb {
+			holds = holds || tb.Target == t
+		}
+		if holds && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int, plan Plan, lb map[TargetBackend]providers.BackendStatus) error {
@@ -65,7 +131,7 @@ func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup,
 		for i, b := range backends {
 			addrs[i] = b.Addr
 			st, ok := lb[TargetBackend{target, b.Addr}]
-			if !ok || st.Health == providers.HealthDraining {
+			if !ok || st.Health == providers.HealthDraining || b.Recheck {
 				st = providers.BackendStatus{Health: providers.HealthInitial}
 			}
 			st.Backend = b

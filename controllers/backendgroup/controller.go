@@ -49,6 +49,10 @@ type Options struct {
 	// released: a Service that is recreated, or a cache that lags, must not
 	// release a gate for good.
 	ServiceGoneGrace time.Duration
+	// HandoverTimeout bounds how long backends that are no longer wanted
+	// (a selector, port or target change) stay in traffic while their
+	// replacements are not healthy.
+	HandoverTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -58,6 +62,7 @@ const (
 	DefaultPendingInterval  = 250 * time.Millisecond
 	DefaultResyncInterval   = time.Minute
 	DefaultServiceGoneGrace = 30 * time.Second
+	DefaultHandoverTimeout  = 5 * time.Minute
 	// driftInterval is how often a group looks again when the load balancer
 	// disagrees with gates already True (nobody waits on those).
 	driftInterval = 5 * time.Second
@@ -79,6 +84,9 @@ func (o Options) withDefaults() Options {
 	if o.ServiceGoneGrace <= 0 {
 		o.ServiceGoneGrace = DefaultServiceGoneGrace
 	}
+	if o.HandoverTimeout <= 0 {
+		o.HandoverTimeout = DefaultHandoverTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -92,9 +100,13 @@ type Reconciler struct {
 	Events   *events.Recorder
 	Options  Options
 
+	// APIReader reads around the cache, where a stale read could release a
+	// gate for good (nil: Client).
+	APIReader client.Reader
+
 	mu        sync.Mutex
-	removed   map[types.NamespacedName]time.Time // groups this process removed, for late gates
 	noService map[types.NamespacedName]time.Time // since when each group has found no Service
+	gates     gateExpectations                   // what this process last wrote, per pod and gate
 }
 
 // serviceGoneSince records, once, that the group found no Service, and
@@ -119,31 +131,6 @@ func (r *Reconciler) serviceFound(key types.NamespacedName) {
 	delete(r.noService, key)
 }
 
-// removedMemory is how long a removed group's late-gated pods are still released.
-const removedMemory = 10 * time.Minute
-
-func (r *Reconciler) markRemoved(key types.NamespacedName) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.removed == nil {
-		r.removed = map[types.NamespacedName]time.Time{}
-	}
-	now := time.Now()
-	for k, t := range r.removed {
-		if now.Sub(t) > removedMemory {
-			delete(r.removed, k)
-		}
-	}
-	r.removed[key] = now
-}
-
-func (r *Reconciler) removedRecently(key types.NamespacedName) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.removed[key]
-	return ok && time.Since(t) <= removedMemory
-}
-
 // +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/finalizers,verbs=update
@@ -156,19 +143,11 @@ func (r *Reconciler) removedRecently(key types.NamespacedName) bool {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	bg := &v1alpha1.BackendGroup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, bg); err != nil {
-		if apierrors.IsNotFound(err) && r.removedRecently(req.NamespacedName) {
-			// A pod that got the gate while this group was being removed (a
-			// webhook replica had not seen the deletion yet) must not wait for
-			// it forever. A group that does not exist yet is another matter:
-			// its pods wait for it.
-			gone := &v1alpha1.BackendGroup{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: req.Name}}
-			_, err := r.releaseGates(ctx, gone)
+		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
-		if apierrors.IsNotFound(err) {
-			r.serviceFound(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		r.serviceFound(req.NamespacedName)
+		return r.reconcileMissing(ctx, req.NamespacedName)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
 	if !bg.DeletionTimestamp.IsZero() {
@@ -185,13 +164,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // reconcileNormal: read pods and the load balancer, plan, apply, flip gates, report.
 func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
 	opts := r.Options.withDefaults()
+	pods, err := r.pods(ctx, bg)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if conflict, err := r.targetConflict(ctx, bg); err != nil || conflict != "" {
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		before := bg.DeepCopy()
-		r.reportConflict(bg, conflict)
-		return ctrl.Result{RequeueAfter: r.Options.withDefaults().ResyncInterval}, r.patchStatus(ctx, before, bg)
+		return r.reconcileConflict(ctx, bg.DeepCopy(), bg, pods, conflict, opts)
 	}
 	if err := r.trackTargets(ctx, bg); err != nil {
 		return ctrl.Result{}, err
@@ -200,35 +181,34 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	mode := r.mode(bg)
 	bg.Status.NetworkMode = mode
 
-	svc, selected, others, err := r.pods(ctx, bg)
-	if err != nil {
-		return ctrl.Result{}, err
+	if pods.svc == nil {
+		return r.reconcileNoService(ctx, before, bg, pods.others, opts)
 	}
-	if svc == nil {
-		return r.reconcileNoService(ctx, before, bg, others, opts)
-	}
+	svc := pods.svc
 	r.serviceFound(client.ObjectKeyFromObject(bg))
 	r.Events.Resolved(bg, events.ServiceNotFound)
-	if retired := retiredTargets(bg); len(retired) > 0 {
-		if err := r.deregisterAll(ctx, bg, retired, "the target is no longer bound"); err != nil {
-			r.reportProviderError(bg, svc, err)
-			return retryAfterStatus(ctx, r, before, bg, err)
-		}
-		bg.Status.Targets = targetsOf(bg)
-	}
-	registered, limits, quota, provErr := r.observe(ctx, bg)
+	registered, limits, quota, unread, provErr := r.observe(ctx, bg)
 	if provErr != nil {
 		r.reportProviderError(bg, svc, provErr)
 		return retryAfterStatus(ctx, r, before, bg, provErr)
 	}
+	records := recordsOf(bg)
 	plan := BuildPlan(Input{
-		Spec: bg.Spec, Mode: mode, CIDRs: opts.CIDRs[mode], Service: svc, Pods: selected,
-		Registered: registered, MaxBackends: quota, Limits: limits, Now: opts.Now(),
+		Spec: bg.Spec, Mode: mode, CIDRs: opts.CIDRs[mode], Service: svc, Pods: pods.selected, Owners: pods.byUID,
+		Registered: registered, Records: records, GateType: v1alpha1.GateConditionType(bg.Name),
+		MaxBackends: quota, Limits: limits, HandoverTimeout: opts.HandoverTimeout, Now: opts.Now(),
 	})
-	lbView, provErr := r.apply(ctx, bg, plan, registered, limits)
-	gateErr := r.syncGates(ctx, bg, plan, lbView, others)
-	counts := countPods(plan, lbView, v1alpha1.GateConditionType(bg.Name))
+	if err := r.recordIntent(ctx, bg, plan, registered); err != nil {
+		return ctrl.Result{}, err
+	}
+	lbView, failed, provErr := r.apply(ctx, bg, plan, registered, limits)
+	records = finalRecords(plan, lbView, records, failed)
+	bg.Status.Backends = recordList(records)
+	bg.Status.Targets = heldTargets(bg, lbView, unread)
+	gateErr := r.syncGates(ctx, bg, plan, lbView, records, pods.others)
+	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	r.report(bg, svc, plan, counts, provErr)
+	r.reportHandover(bg, plan)
 	if err := r.patchStatus(ctx, before, bg); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -239,6 +219,54 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, gateErr
 	}
 	return r.next(plan, counts, opts), nil
+}
+
+// recordIntent writes the records of backends about to be registered for
+// the first time before registering them, so a restart between the two
+// finds them recorded and registers nothing twice. A record of a backend
+// the load balancer then does not hold is dropped by the next pass. Owner
+// changes (Recheck) are recorded only after their fresh registration: a
+// record written before would make the previous pod's check count.
+func (r *Reconciler) recordIntent(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus) error {
+	lb := indexRegistered(registered)
+	records := recordsOf(bg)
+	added := false
+	for target, backends := range plan.Register {
+		for _, b := range backends {
+			tb := TargetBackend{target, b.Addr}
+			if _, onLB := lb[tb]; onLB || b.Recheck {
+				continue
+			}
+			if rec, ok := plan.Records[tb]; ok && records[tb] != rec {
+				records[tb] = rec
+				added = true
+			}
+		}
+	}
+	if !added {
+		return nil
+	}
+	before := bg.DeepCopy()
+	bg.Status.Backends = recordList(records)
+	return r.patchStatus(ctx, before, bg)
+}
+
+// reconcileConflict handles a group that yields a target to another group:
+// it registers nothing, and every pod that carries its gate is told why
+// (a gate that is True stays True).
+func (r *Reconciler) reconcileConflict(ctx context.Context, before, bg *v1alpha1.BackendGroup, pods groupPods, conflict string, opts Options) (ctrl.Result, error) {
+	r.reportConflict(bg, conflict)
+	condType := v1alpha1.GateConditionType(bg.Name)
+	v := GateVerdict{Status: corev1.ConditionFalse, Reason: v1alpha1.GateReasonTargetConflict, Message: conflict + "; this group registers nothing until the conflict is resolved"}
+	ts := now(r.Options)
+	var errs []error
+	for _, pod := range pods.selected {
+		if HasGate(pod, condType) && pod.DeletionTimestamp == nil {
+			errs = append(errs, r.writeGate(ctx, pod, condType, v, ts))
+		}
+	}
+	errs = append(errs, r.patchStatus(ctx, before, bg))
+	return ctrl.Result{RequeueAfter: opts.ResyncInterval}, errors.Join(errs...)
 }
 
 // reconcileNoService handles a group whose Service is missing or selects
@@ -288,65 +316,102 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 	r.Events.Forget(bg.UID)
 	r.serviceFound(client.ObjectKeyFromObject(bg))
 	forgetCounts(bg)
-	r.markRemoved(client.ObjectKeyFromObject(bg))
 	log.FromContext(ctx).Info("backend group removed", "releasedGates", released)
 	return ctrl.Result{}, nil
 }
 
-// pods returns the group's Service, the pods it selects, and the other pods of
-// the namespace that still carry the group's gate. A Service that is missing
-// or has no selector is returned as nil, and selects nothing.
-func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (*corev1.Service, []*corev1.Pod, []*corev1.Pod, error) {
+// groupPods are the pods a group works with.
+type groupPods struct {
+	// svc is the group's Service; nil when it is missing or has no selector.
+	svc *corev1.Service
+	// selected are the pods the Service selects.
+	selected []*corev1.Pod
+	// others are the other pods of the namespace that carry the group's gate.
+	others []*corev1.Pod
+	// byUID are the pods the group's records name, by UID.
+	byUID map[types.UID]*corev1.Pod
+}
+
+// pods reads the group's Service and sorts the namespace's pods. A Service
+// that is missing or has no selector is returned as nil, and selects nothing.
+func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (groupPods, error) {
+	var out groupPods
 	svc := &corev1.Service{}
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc)
 	if client.IgnoreNotFound(err) != nil {
-		return nil, nil, nil, fmt.Errorf("reading Service %s: %w", bg.Spec.ServiceName, err)
+		return out, fmt.Errorf("reading Service %s: %w", bg.Spec.ServiceName, err)
 	}
-	if err != nil || len(svc.Spec.Selector) == 0 {
-		svc = nil
+	if err == nil && len(svc.Spec.Selector) > 0 {
+		out.svc = svc
 	}
 	list := &corev1.PodList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
-		return nil, nil, nil, fmt.Errorf("listing pods: %w", err)
+		return out, fmt.Errorf("listing pods: %w", err)
 	}
 	sel := labels.Nothing()
-	if svc != nil {
+	if out.svc != nil {
 		sel = labels.SelectorFromSet(svc.Spec.Selector)
 	}
+	owners := map[types.UID]bool{}
+	for _, rec := range bg.Status.Backends {
+		owners[rec.PodUID] = true
+	}
+	out.byUID = map[types.UID]*corev1.Pod{}
 	gate := v1alpha1.GateConditionType(bg.Name)
-	var selected, others []*corev1.Pod
 	for i := range list.Items {
 		pod := &list.Items[i]
 		switch {
 		case sel.Matches(labels.Set(pod.Labels)):
-			selected = append(selected, pod)
+			out.selected = append(out.selected, pod)
 		case HasGate(pod, gate):
-			others = append(others, pod)
+			out.others = append(out.others, pod)
+		}
+		if owners[pod.UID] {
+			out.byUID[pod.UID] = pod
 		}
 	}
-	return svc, selected, others, nil
+	return out, nil
 }
 
-// observe lists every target of the group with its limits, and works out the quota in force.
-func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, map[string]providers.Limits, int, error) {
+// observe lists every target of the group (the spec's and the former ones
+// it still holds) with its limits, and works out the quota in force. A
+// former target that no longer exists holds nothing; one that cannot be
+// read is returned in unread and left for the next pass.
+func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, map[string]providers.Limits, int, map[string]bool, error) {
 	quota := int(ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
 	registered := map[string][]providers.BackendStatus{}
 	limits := map[string]providers.Limits{}
+	unread := map[string]bool{}
 	for _, target := range targetsOf(bg) {
 		l, err := r.Provider.Limits(ctx, target)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("reading limits of target %s: %w", target, err)
+			return nil, nil, 0, nil, fmt.Errorf("reading limits of target %s: %w", target, err)
 		}
 		if l.MaxBackends > 0 && l.MaxBackends < quota {
 			quota = l.MaxBackends
 		}
 		list, err := r.Provider.List(ctx, target)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("listing target %s: %w", target, err)
+			return nil, nil, 0, nil, fmt.Errorf("listing target %s: %w", target, err)
 		}
 		registered[target], limits[target] = list, l
 	}
-	return registered, limits, quota, nil
+	for _, target := range retiredTargets(bg) {
+		list, err := r.Provider.List(ctx, target)
+		if providers.IsNotFound(err) {
+			continue
+		}
+		if err == nil {
+			limits[target], err = r.Provider.Limits(ctx, target)
+		}
+		if err != nil {
+			log.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", err.Error())
+			unread[target] = true
+			continue
+		}
+		registered[target] = list
+	}
+	return registered, limits, quota, unread, nil
 }
 
 // targetConflict says which other group already binds one of this group's

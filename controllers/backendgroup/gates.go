@@ -20,8 +20,11 @@ type GateVerdict struct {
 
 // Verdict computes a pod's gate from its plan and the load balancer's view
 // (lb holds what the provider listed plus what this reconcile registered).
-// ok is false when the gate is left as it is (leaving pods).
-func Verdict(pp PodPlan, lb map[TargetBackend]providers.BackendStatus) (v GateVerdict, ok bool) {
+// A backend is evidence only for the pod records name as its owner: an
+// address the load balancer checked for another pod counts as not
+// registered for this one. ok is false when the gate is left as it is
+// (leaving pods).
+func Verdict(pp PodPlan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord) (v GateVerdict, ok bool) {
 	notYet := func(reason, msg string) (GateVerdict, bool) {
 		return GateVerdict{Status: corev1.ConditionFalse, Reason: reason, Message: msg}, true
 	}
@@ -43,6 +46,7 @@ func Verdict(pp PodPlan, lb map[TargetBackend]providers.BackendStatus) (v GateVe
 	for _, tb := range pp.Backends {
 		targets = append(targets, tb.Target)
 		b, found := lb[tb]
+		found = found && ownedBy(records, tb, pp.Pod)
 		switch {
 		case !found:
 			missing = append(missing, fmt.Sprintf("%s on %s", tb.Addr, tb.Target))
@@ -63,6 +67,12 @@ func Verdict(pp PodPlan, lb map[TargetBackend]providers.BackendStatus) (v GateVe
 	}
 	return GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonHealthy,
 		Message: "load balancer reports healthy on " + strings.Join(targets, ", ")}, true
+}
+
+// ownedBy says whether records name pod as the owner of tb.
+func ownedBy(records map[TargetBackend]v1alpha1.BackendRecord, tb TargetBackend, pod *corev1.Pod) bool {
+	rec, ok := records[tb]
+	return ok && rec.PodUID != "" && rec.PodUID == pod.UID
 }
 
 // NextGate returns the condition to write for a verdict given the pod's

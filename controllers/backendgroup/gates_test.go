@@ -47,6 +47,43 @@ func gtLB(a, b providers.Health, reasons ...string) map[TargetBackend]providers.
 	return lb
 }
 
+// gtOwned records every backend of lb as pod's.
+func gtOwned(lb map[TargetBackend]providers.BackendStatus, pod *corev1.Pod) map[TargetBackend]v1alpha1.BackendRecord {
+	out := map[TargetBackend]v1alpha1.BackendRecord{}
+	for tb := range lb {
+		out[tb] = record(tb, pod)
+	}
+	return out
+}
+
+// TestVerdictOnlyOwnBackends: a backend is evidence only for the pod the
+// records name (issue 8, bug 1: a new pod that got a freed IP inherited the
+// previous pod's healthy backend and turned True at once).
+func TestVerdictOnlyOwnBackends(t *testing.T) {
+	healthyLB := gtLB(providers.HealthHealthy, providers.HealthHealthy)
+	previous := pfPod("previous", "10.0.0.1")
+	tests := []struct {
+		name    string
+		records map[TargetBackend]v1alpha1.BackendRecord
+		want    GateVerdict
+	}{
+		{"own backends: True", gtOwned(healthyLB, gtBound().Pod),
+			GateVerdict{corev1.ConditionTrue, v1alpha1.GateReasonHealthy, "load balancer reports healthy on tg-a, tg-b"}},
+		{"the previous pod's backends: Registering", gtOwned(healthyLB, previous),
+			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonRegistering, "registering 10.0.0.1:8080 on tg-a, 10.0.0.1:9100 on tg-b"}},
+		{"backends of no known pod: Registering", nil,
+			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonRegistering, "registering 10.0.0.1:8080 on tg-a, 10.0.0.1:9100 on tg-b"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := Verdict(gtBound(), healthyLB, tc.records)
+			if got != tc.want {
+				t.Errorf("verdict:\n got  %+v\n want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestVerdictByState(t *testing.T) {
 	healthyLB := gtLB(providers.HealthHealthy, providers.HealthHealthy)
 	tests := []struct {
@@ -74,7 +111,7 @@ func TestVerdictByState(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pp := gtBound() // backends healthy on the LB: the state alone must decide
 			pp.State, pp.Detail = tc.state, tc.detail
-			got, ok := Verdict(pp, healthyLB)
+			got, ok := Verdict(pp, healthyLB, gtOwned(healthyLB, pp.Pod))
 			if ok != tc.ok {
 				t.Errorf("ok: got %v, want %v", ok, tc.ok)
 			}
@@ -129,7 +166,7 @@ func TestVerdictBoundByHealth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := Verdict(gtBound(), tc.lb)
+			got, ok := Verdict(gtBound(), tc.lb, gtOwned(tc.lb, gtBound().Pod))
 			if !ok {
 				t.Fatalf("ok=false for a bound pod")
 			}
@@ -141,7 +178,7 @@ func TestVerdictBoundByHealth(t *testing.T) {
 	t.Run("single target healthy names only that target", func(t *testing.T) {
 		pp := gtBound()
 		pp.Backends = pp.Backends[:1]
-		got, _ := Verdict(pp, gtLB(healthy, missing))
+		got, _ := Verdict(pp, gtLB(healthy, missing), gtOwned(gtLB(healthy, missing), pp.Pod))
 		want := GateVerdict{corev1.ConditionTrue, v1alpha1.GateReasonHealthy, "load balancer reports healthy on tg-a"}
 		if got != want {
 			t.Errorf("verdict:\n got  %+v\n want %+v", got, want)

@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -19,7 +19,7 @@ import (
 // syncGates writes each pod's gate condition where it differs from what the
 // plan and the load balancer say. Pods that no longer match the Service but
 // still carry the gate are released. Nothing is written when nothing changed.
-func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, lb map[TargetBackend]providers.BackendStatus, others []*corev1.Pod) error {
+func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, others []*corev1.Pod) error {
 	condType := v1alpha1.GateConditionType(bg.Name)
 	ts := now(r.Options)
 	var errs []error
@@ -27,7 +27,7 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, p
 		if !HasGate(pp.Pod, condType) {
 			continue
 		}
-		v, ok := Verdict(pp, lb)
+		v, ok := Verdict(pp, lb, records)
 		if !ok {
 			continue
 		}
@@ -83,21 +83,33 @@ func (r *Reconciler) releaseGates(ctx context.Context, bg *v1alpha1.BackendGroup
 	return released, errors.Join(errs...)
 }
 
+// writeGate writes the gate condition a verdict asks for, when it differs
+// from the pod's. The informer cache can lag behind this process's own
+// writes, so the pod's condition is read through what this process last
+// wrote (gateExpectations): a True is not written twice, and a True the
+// cache has not seen yet is never overwritten. A False is written with the
+// cached resourceVersion as precondition: if anything changed the pod
+// since (a True written by another replica), the write fails with a
+// conflict and the pod's next event brings the group back.
 func (r *Reconciler) writeGate(ctx context.Context, pod *corev1.Pod, condType string, v GateVerdict, ts metav1.Time) error {
-	next, changed := NextGate(GateCondition(pod, condType), condType, v, ts)
+	cur := r.gates.current(pod, condType)
+	next, changed := NextGate(cur, condType, v, ts)
 	if !changed {
 		return nil
 	}
-	err := patch.PodCondition(ctx, r.Client, pod, next)
+	guard := next.Status != corev1.ConditionTrue
+	err := patch.PodCondition(ctx, r.Client, pod, next, guard)
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
-		// The pod is gone or was replaced under the same name; its next event brings us back.
-		log.FromContext(ctx).V(1).Info("pod changed under the gate patch", "pod", types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}, "err", err.Error())
+		// The pod is gone, was replaced under the same name, or changed
+		// since the cache saw it; its next event brings us back.
+		log.FromContext(ctx).V(1).Info("pod changed under the gate patch", "pod", klog.KObj(pod), "err", err.Error())
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	r.gates.wrote(pod, next)
 	recordGateWrite(pod, next)
-	log.FromContext(ctx).V(1).Info("gate updated", "pod", pod.Name, "status", next.Status, "reason", next.Reason)
+	log.FromContext(ctx).V(1).Info("gate updated", "pod", klog.KObj(pod), "status", next.Status, "reason", next.Reason)
 	return nil
 }

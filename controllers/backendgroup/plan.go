@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/providers"
@@ -59,13 +61,24 @@ type Input struct {
 	Service *corev1.Service
 	// Pods are the pods the Service selector picks (terminating ones included).
 	Pods []*corev1.Pod
-	// Registered is what the provider lists, by target id.
+	// Owners are the namespace's pods by UID, to tell whether the pod a
+	// backend was registered for still exists and serves (Pods included).
+	Owners map[types.UID]*corev1.Pod
+	// Registered is what the provider lists, by target id: the spec's
+	// targets and former ones that still hold backends.
 	Registered map[string][]providers.BackendStatus
-	// MaxBackends is the quota in force (spec and provider limit).
+	// Records are the group's ownership records (status.backends).
+	Records map[TargetBackend]v1alpha1.BackendRecord
+	// GateType is the condition type of the group's readiness gate.
+	GateType string
+	// MaxBackends is the quota in force (spec and provider limit), per target.
 	MaxBackends int
 	// Limits are the provider's limits by target id (for StaticWeight).
 	Limits map[string]providers.Limits
-	Now    time.Time
+	// HandoverTimeout bounds how long a retired backend whose pod still
+	// serves stays in traffic while its replacements are not healthy.
+	HandoverTimeout time.Duration
+	Now             time.Time
 }
 
 // Plan is what to do on the load balancer, and each pod's state.
@@ -74,10 +87,22 @@ type Plan struct {
 	Register   map[string][]providers.Backend
 	Drain      map[string][]netip.AddrPort
 	Deregister map[string][]netip.AddrPort
-	// NextDeregistration is the earliest time a draining backend is due for removal (zero if none).
+	// NextDeregistration is the earliest time a draining backend is due for
+	// removal, or a held backend's handover times out (zero if none).
 	NextDeregistration time.Time
 	// Problems are spec errors found while planning (such as a port the Service lacks).
 	Problems []string
+	// Records are the ownership records once the plan is carried out,
+	// for every backend the load balancer will hold.
+	Records map[TargetBackend]v1alpha1.BackendRecord
+	// Held are retired backends kept in traffic until their replacements are healthy.
+	Held []TargetBackend
+	// HandoverTimedOut are retired backends drained because their
+	// replacements did not turn healthy within HandoverTimeout.
+	HandoverTimedOut []TargetBackend
+	// Rechecked are backends whose address changed owner: registered
+	// again with a fresh health check.
+	Rechecked []TargetBackend
 }
 
 // binding is a Service port bound to a target, with the Service port's target port.
@@ -87,101 +112,398 @@ type binding struct {
 	targetPort corev1.ServicePort
 }
 
-// BuildPlan decides which pods to register, drain and deregister on each target.
+// planner carries one planning pass: the input, what the load balancer
+// holds, and the plan being built.
+type planner struct {
+	in         Input
+	p          *Plan
+	lb         map[TargetBackend]providers.BackendStatus
+	claimed    map[TargetBackend]bool
+	weight     int32
+	delay      time.Duration
+	unresolved map[string]bool
+	specTarget map[string]bool
+}
+
+// BuildPlan decides which pods to register, drain and deregister on each
+// target, and whose each backend is afterwards. The steps:
+//
+//  1. classify each selected pod (eligible, leaving, ...) and mark the pods
+//     that hold a place (a backend recorded as theirs);
+//  2. claim: pods holding a place claim their current addresses;
+//  3. quota: waiting pods take the free slots in order of creation;
+//  4. leaving pods drain, then go after the deregistration delay;
+//  5. orphans: backends nobody claims are handed over (kept while their
+//     pod still serves and its replacements are not healthy), drained, removed.
 func BuildPlan(in Input) Plan {
 	p := Plan{
 		Register:   map[string][]providers.Backend{},
 		Drain:      map[string][]netip.AddrPort{},
 		Deregister: map[string][]netip.AddrPort{},
+		Records:    map[TargetBackend]v1alpha1.BackendRecord{},
 	}
 	bindings, unresolved := resolveBindings(in.Spec, in.Service, &p.Problems)
-	lb := indexRegistered(in.Registered)
+	pl := &planner{
+		in: in, p: &p, lb: indexRegistered(in.Registered), claimed: map[TargetBackend]bool{},
+		weight: ptrOr(in.Spec.Weight, v1alpha1.DefaultWeight), delay: v1alpha1.DefaultDeregistrationDelay,
+		unresolved: unresolved, specTarget: map[string]bool{},
+	}
+	if in.Spec.DeregistrationDelay != nil {
+		pl.delay = in.Spec.DeregistrationDelay.Duration
+	}
+	if pl.in.HandoverTimeout <= 0 {
+		pl.in.HandoverTimeout = DefaultHandoverTimeout
+	}
+	for _, b := range bindings {
+		pl.specTarget[b.target] = true
+	}
+	pl.keepRecords()
+	pl.classifyAll(bindings)
+	pl.claimBound()
+	pl.admitByQuota()
+	pl.leave()
+	pl.orphans()
+	pl.sortOutput()
+	return p
+}
 
-	pods := slices.Clone(in.Pods)
+// keepRecords carries over the records of backends the load balancer still holds.
+func (pl *planner) keepRecords() {
+	for tb, rec := range pl.in.Records {
+		if _, ok := pl.lb[tb]; ok {
+			pl.p.Records[tb] = rec
+		}
+	}
+}
+
+// classifyAll decides each pod's state in creation order. A pod that
+// holds a place (the load balancer has a backend recorded as its own) is
+// Bound whatever its containers say; an eligible pod without one waits for
+// the quota (StateQuotaWait).
+func (pl *planner) classifyAll(bindings []binding) {
+	pods := slices.Clone(pl.in.Pods)
 	slices.SortFunc(pods, func(a, b *corev1.Pod) int {
 		if c := a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
-
-	places := 0
 	for _, pod := range pods {
-		pp := classify(pod, bindings, in, lb)
-		if pp.State == StateBound || (pp.State == StateLeaving && anyRegistered(pp.Backends, lb)) {
-			places++
+		pp := classify(pod, bindings, pl.in, pl.lb)
+		pl.adopt(pp)
+		if pp.State == StateQuotaWait && pl.holdsPlace(pod.UID) {
+			pp.State, pp.Detail = StateBound, ""
 		}
-		p.Pods = append(p.Pods, pp)
+		pl.p.Pods = append(pl.p.Pods, pp)
 	}
-	// Candidates fill the free places in order of creation.
-	for i := range p.Pods {
-		pp := &p.Pods[i]
+}
+
+// adopt records as the pod's own the backends at its current addresses
+// that the load balancer holds with no record, when the pod's gate is True
+// already: the pod serves there (a group from before records, or a status
+// write lost after a registration). A pod whose gate is not True adopts
+// nothing: an unrecorded backend is no evidence, it is checked afresh.
+func (pl *planner) adopt(pp PodPlan) {
+	if pp.State == StateLeaving || !gateTrue(pp.Pod, pl.in.GateType) {
+		return
+	}
+	for _, tb := range pp.Backends {
+		if _, onLB := pl.lb[tb]; !onLB {
+			continue
+		}
+		if _, known := pl.p.Records[tb]; !known {
+			pl.p.Records[tb] = record(tb, pp.Pod)
+		}
+	}
+}
+
+// holdsPlace says whether the load balancer holds a backend recorded as the pod's.
+func (pl *planner) holdsPlace(uid types.UID) bool {
+	if uid == "" {
+		return false
+	}
+	for _, rec := range pl.p.Records {
+		if rec.PodUID == uid && rec.DrainingSince == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// claimBound makes every Bound pod claim its current addresses.
+func (pl *planner) claimBound() {
+	for _, pp := range pl.p.Pods {
+		if pp.State == StateBound {
+			pl.claim(pp)
+		}
+	}
+}
+
+// claim registers what a bound pod lacks and records its backends as its
+// own. An address the load balancer holds for another pod, or for a pod
+// not known, is registered again with a fresh check (Recheck): its health
+// so far says nothing about this pod.
+func (pl *planner) claim(pp PodPlan) {
+	// A pod registers once its containers are ready; one that is registered
+	// at its current address already also registers on the other targets.
+	ready := containersReady(pp.Pod) || slices.ContainsFunc(pp.Backends, func(tb TargetBackend) bool {
+		_, onLB := pl.lb[tb]
+		rec, known := pl.p.Records[tb]
+		return onLB && known && rec.PodUID == pp.Pod.UID
+	})
+	for _, tb := range pp.Backends {
+		if pl.claimed[tb] {
+			continue // two pods on one address: the older one has it
+		}
+		pl.claimed[tb] = true
+		cur, onLB := pl.lb[tb]
+		rec, known := pl.p.Records[tb]
+		mine := onLB && known && rec.PodUID == pp.Pod.UID && pp.Pod.UID != ""
+		switch {
+		case !onLB && !ready:
+			continue // a new address (sandbox re-created): registered once the containers are ready
+		case !onLB:
+			pl.register(tb, false)
+		case !mine:
+			pl.register(tb, true)
+			pl.p.Rechecked = append(pl.p.Rechecked, tb)
+		case rec.DrainingSince != nil || cur.Health == providers.HealthDraining:
+			pl.register(tb, false) // wanted again: checked again
+		case !sameWeight(cur.Weight, pl.weight, pl.in.Limits[tb.Target].StaticWeight):
+			pl.register(tb, false)
+		}
+		pl.p.Records[tb] = record(tb, pp.Pod)
+	}
+}
+
+func (pl *planner) register(tb TargetBackend, recheck bool) {
+	pl.p.Register[tb.Target] = append(pl.p.Register[tb.Target], providers.Backend{Addr: tb.Addr, Weight: pl.weight, Recheck: recheck})
+}
+
+// admitByQuota binds waiting pods, in order of creation, while every
+// target they need has a free slot. A slot is what the load balancer
+// holds: draining backends, retired ones and a pod's second backend on a
+// target all count. The first pod that does not fit stops the queue.
+func (pl *planner) admitByQuota() {
+	used := map[string]int{}
+	for tb := range pl.lb {
+		used[tb.Target]++
+	}
+	for tb := range pl.claimed {
+		if _, onLB := pl.lb[tb]; !onLB && pl.registering(tb) {
+			used[tb.Target]++
+		}
+	}
+	quota := pl.in.MaxBackends
+	blocked := false
+	for i := range pl.p.Pods {
+		pp := &pl.p.Pods[i]
 		if pp.State != StateQuotaWait {
 			continue
 		}
-		if in.MaxBackends <= 0 || places < in.MaxBackends {
-			pp.State = StateBound
-			pp.Detail = ""
-			places++
-			continue
-		}
-		pp.Detail = fmt.Sprintf("waiting for a place under the backend quota: %d of %d in use", places, in.MaxBackends)
-	}
-
-	claimed := map[TargetBackend]bool{}
-	weight := ptrOr(in.Spec.Weight, v1alpha1.DefaultWeight)
-	delay := v1alpha1.DefaultDeregistrationDelay
-	if in.Spec.DeregistrationDelay != nil {
-		delay = in.Spec.DeregistrationDelay.Duration
-	}
-	// Bound pods claim their addresses first: a finished pod whose IP was
-	// reused by a live pod must not drain or remove the live pod's backend.
-	for _, pp := range p.Pods {
-		if pp.State != StateBound {
-			continue
-		}
+		need := map[string]int{}
 		for _, tb := range pp.Backends {
-			claimed[tb] = true
-			cur, ok := lb[tb]
-			if !ok || !sameWeight(cur.Weight, weight, in.Limits[tb.Target].StaticWeight) || cur.Health == providers.HealthDraining {
-				p.Register[tb.Target] = append(p.Register[tb.Target], providers.Backend{Addr: tb.Addr, Weight: weight})
+			if _, onLB := pl.lb[tb]; !onLB && !pl.claimed[tb] {
+				need[tb.Target]++
 			}
 		}
-	}
-	for _, pp := range p.Pods {
-		switch pp.State {
-		case StateLeaving:
-			due := leavingSince(pp.Pod, in.Now).Add(delay)
-			for _, tb := range pp.Backends {
-				cur, ok := lb[tb]
-				if !ok || claimed[tb] {
-					continue
-				}
-				claimed[tb] = true
-				switch {
-				case !in.Now.Before(due):
-					p.Deregister[tb.Target] = append(p.Deregister[tb.Target], tb.Addr)
-				default:
-					if cur.Health != providers.HealthDraining {
-						p.Drain[tb.Target] = append(p.Drain[tb.Target], tb.Addr)
-					}
-					if p.NextDeregistration.IsZero() || due.Before(p.NextDeregistration) {
-						p.NextDeregistration = due
-					}
+		fits := !blocked
+		for t, n := range need {
+			fits = fits && (quota <= 0 || used[t]+n <= quota)
+		}
+		if !fits {
+			blocked = true
+			inUse := 0
+			for t := range need {
+				inUse = max(inUse, used[t])
+			}
+			if len(need) == 0 {
+				for _, n := range used {
+					inUse = max(inUse, n)
 				}
 			}
+			pp.Detail = fmt.Sprintf("waiting for a place under the backend quota: %d of %d in use", inUse, quota)
+			continue
+		}
+		for t, n := range need {
+			used[t] += n
+		}
+		pp.State, pp.Detail = StateBound, ""
+		pl.claim(*pp)
+	}
+}
+
+// registering says whether the plan registers tb.
+func (pl *planner) registering(tb TargetBackend) bool {
+	return slices.ContainsFunc(pl.p.Register[tb.Target], func(b providers.Backend) bool { return b.Addr == tb.Addr })
+}
+
+// leave drains each leaving pod's backends at once and removes them after
+// the deregistration delay (finished pods at once). A backend another pod
+// claims now is not touched.
+func (pl *planner) leave() {
+	for _, pp := range pl.p.Pods {
+		if pp.State != StateLeaving {
+			continue
+		}
+		due := leavingSince(pp.Pod, pl.in.Now).Add(pl.delay)
+		for _, tb := range pl.leavingBackends(pp) {
+			if pl.claimed[tb] {
+				continue
+			}
+			pl.claimed[tb] = true
+			pl.drainUntil(tb, due)
 		}
 	}
-	// Whatever the load balancer has that no selected pod claims is an orphan:
-	// a pod that is gone, no longer selected, or no longer eligible.
-	for tb := range lb {
+}
+
+// leavingBackends are the backends recorded as the pod's, and those at
+// its current addresses the load balancer holds with no record.
+func (pl *planner) leavingBackends(pp PodPlan) []TargetBackend {
+	var out []TargetBackend
+	for tb, rec := range pl.p.Records {
+		if rec.PodUID != "" && rec.PodUID == pp.Pod.UID {
+			out = append(out, tb)
+		}
+	}
+	for _, tb := range pp.Backends {
+		_, onLB := pl.lb[tb]
+		_, known := pl.p.Records[tb]
+		if onLB && !known {
+			out = append(out, tb)
+		}
+	}
+	slices.SortFunc(out, compareTargetBackend)
+	return slices.Compact(out)
+}
+
+// drainUntil drains tb now and removes it at due.
+func (pl *planner) drainUntil(tb TargetBackend, due time.Time) {
+	if !pl.in.Now.Before(due) {
+		pl.p.Deregister[tb.Target] = append(pl.p.Deregister[tb.Target], tb.Addr)
+		return
+	}
+	if pl.lb[tb].Health != providers.HealthDraining {
+		pl.p.Drain[tb.Target] = append(pl.p.Drain[tb.Target], tb.Addr)
+	}
+	pl.dueAt(due)
+}
+
+func (pl *planner) dueAt(t time.Time) {
+	if pl.p.NextDeregistration.IsZero() || t.Before(pl.p.NextDeregistration) {
+		pl.p.NextDeregistration = t
+	}
+}
+
+// orphans handles what the load balancer holds that no pod claims: a pod
+// no longer selected, a port or target no longer bound, a pod that is
+// gone or moved to another address. A backend whose pod still serves at
+// that address is kept in traffic until its replacements are healthy
+// (make before break), bounded by HandoverTimeout; then it drains and
+// goes after the deregistration delay. A backend whose pod moved drains
+// too; one whose pod is gone, or was never known, goes at once.
+func (pl *planner) orphans() {
+	var orphans []TargetBackend
+	for tb := range pl.lb {
 		// A target whose binding no longer resolves (its Service port changed
 		// under a spec that could not follow) keeps what it has: removing it
 		// all would be an outage while every gate stays True.
-		if !claimed[tb] && !unresolved[tb.Target] {
-			p.Deregister[tb.Target] = append(p.Deregister[tb.Target], tb.Addr)
+		if !pl.claimed[tb] && !pl.unresolved[tb.Target] {
+			orphans = append(orphans, tb)
 		}
 	}
+	slices.SortFunc(orphans, compareTargetBackend)
+	now := metav1.NewTime(pl.in.Now)
+	for _, tb := range orphans {
+		rec, known := pl.p.Records[tb]
+		owner := pl.in.Owners[rec.PodUID]
+		switch {
+		case known && rec.DrainingSince != nil:
+			pl.drainUntil(tb, rec.DrainingSince.Add(pl.delay))
+		case known && rec.PodUID != "" && serves(owner, tb):
+			if rec.RetiredAt == nil {
+				rec.RetiredAt = &now
+			}
+			timeout := rec.RetiredAt.Add(pl.in.HandoverTimeout)
+			pending := pl.handoverPending(tb.Target)
+			if pending && pl.in.Now.Before(timeout) {
+				pl.p.Held = append(pl.p.Held, tb)
+				pl.dueAt(timeout)
+				pl.p.Records[tb] = rec
+				continue
+			}
+			if pending {
+				pl.p.HandoverTimedOut = append(pl.p.HandoverTimedOut, tb)
+			}
+			rec.DrainingSince = &now
+			pl.p.Records[tb] = rec
+			pl.drainUntil(tb, pl.in.Now.Add(pl.delay))
+		case known && owner != nil && isRunning(owner):
+			rec.DrainingSince = &now // the pod moved to another address
+			pl.p.Records[tb] = rec
+			pl.drainUntil(tb, pl.in.Now.Add(pl.delay))
+		default:
+			pl.p.Deregister[tb.Target] = append(pl.p.Deregister[tb.Target], tb.Addr)
+		}
+	}
+}
+
+// handoverPending says whether a retired backend on target must stay in
+// traffic: some selected pod that will serve on the spec's targets is not
+// healthy there yet. On one of the spec's targets only the pods with a
+// backend there count; a former target waits for every pod to be healthy
+// on all the spec's targets. Pods waiting for the quota end the handover:
+// the retired backends hold the slots they need.
+func (pl *planner) handoverPending(target string) bool {
+	pending := false
+	for _, pp := range pl.p.Pods {
+		switch pp.State {
+		case StateQuotaWait:
+			return false
+		case StatePending, StateWaitingContainers:
+			pending = true
+		case StateBound:
+			for _, tb := range pp.Backends {
+				if pl.specTarget[target] && tb.Target != target {
+					continue
+				}
+				b, onLB := pl.lb[tb]
+				if !onLB || b.Health != providers.HealthHealthy || slices.Contains(pl.p.Rechecked, tb) || pl.registering(tb) {
+					pending = true
+				}
+			}
+		}
+	}
+	return pending
+}
+
+// serves says whether pod still runs at the backend's IP.
+func serves(pod *corev1.Pod, tb TargetBackend) bool {
+	if pod == nil || !isRunning(pod) {
+		return false
+	}
+	for _, s := range podIPs(pod) {
+		if ip, err := netip.ParseAddr(s); err == nil && ip.Unmap() == tb.Addr.Addr() {
+			return true
+		}
+	}
+	return false
+}
+
+func isRunning(pod *corev1.Pod) bool {
+	return pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+}
+
+func podIPs(pod *corev1.Pod) []string {
+	ips := []string{pod.Status.PodIP}
+	for _, pi := range pod.Status.PodIPs {
+		ips = append(ips, pi.IP)
+	}
+	return ips
+}
+
+func (pl *planner) sortOutput() {
+	p := pl.p
 	for _, m := range []map[string][]netip.AddrPort{p.Drain, p.Deregister} {
 		for t := range m {
 			slices.SortFunc(m[t], netip.AddrPort.Compare)
@@ -190,10 +512,25 @@ func BuildPlan(in Input) Plan {
 	for t := range p.Register {
 		slices.SortFunc(p.Register[t], func(a, b providers.Backend) int { return a.Addr.Compare(b.Addr) })
 	}
-	return p
+	// Records of backends leaving the load balancer now go with them.
+	for t, addrs := range p.Deregister {
+		for _, a := range addrs {
+			delete(p.Records, TargetBackend{t, a})
+		}
+	}
 }
 
-// classify decides a pod's state before the quota is applied; eligible new pods come back as StateQuotaWait.
+// record is the ownership record of tb for pod.
+func record(tb TargetBackend, pod *corev1.Pod) v1alpha1.BackendRecord {
+	return v1alpha1.BackendRecord{Target: tb.Target, Address: tb.Addr.String(), Pod: pod.Name, PodUID: pod.UID}
+}
+
+func gateTrue(pod *corev1.Pod, gateType string) bool {
+	c := GateCondition(pod, gateType)
+	return gateType != "" && c != nil && c.Status == corev1.ConditionTrue
+}
+
+// classify decides a pod's state before the quota is applied; eligible pods come back as StateQuotaWait.
 func classify(pod *corev1.Pod, bindings []binding, in Input, lb map[TargetBackend]providers.BackendStatus) PodPlan {
 	pp := PodPlan{Pod: pod}
 	if pod.Spec.HostNetwork {
@@ -230,16 +567,32 @@ func classify(pod *corev1.Pod, bindings []binding, in Input, lb map[TargetBacken
 		pp.State, pp.Detail = StatePending, "no port of the Service is bound to a load-balancer target"
 		return pp
 	}
-	if anyRegistered(pp.Backends, lb) {
-		pp.State = StateBound
-		return pp
-	}
-	if !containersReady(pod) {
+	if !containersReady(pod) && !holdsRecorded(pod, pp.Backends, in, lb) {
 		pp.State, pp.Detail = StateWaitingContainers, "waiting for the pod's containers to be ready before registering"
 		return pp
 	}
 	pp.State = StateQuotaWait
 	return pp
+}
+
+// holdsRecorded says whether the load balancer holds a backend recorded as
+// the pod's (or, for a pod whose gate is True, an unrecorded one at its
+// addresses, which it adopts): a registered pod stays registered while it
+// runs, whatever its containers say.
+func holdsRecorded(pod *corev1.Pod, backends []TargetBackend, in Input, lb map[TargetBackend]providers.BackendStatus) bool {
+	for tb, rec := range in.Records {
+		if _, onLB := lb[tb]; onLB && rec.PodUID != "" && rec.PodUID == pod.UID && rec.DrainingSince == nil {
+			return true
+		}
+	}
+	if !gateTrue(pod, in.GateType) {
+		return false
+	}
+	return slices.ContainsFunc(backends, func(tb TargetBackend) bool {
+		_, onLB := lb[tb]
+		_, known := in.Records[tb]
+		return onLB && !known
+	})
 }
 
 // resolveBindings pairs each spec port with the Service port it names, and

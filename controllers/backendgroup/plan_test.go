@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
@@ -31,7 +32,7 @@ type pfOpt func(*corev1.Pod)
 // declaring the TCP ports http=8080 and metrics=9100.
 func pfPod(name, ip string, opts ...pfOpt) *corev1.Pod {
 	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: metav1.NewTime(pfBorn)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(pfBorn)},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{
 			Name: "app",
 			Ports: []corev1.ContainerPort{
@@ -169,6 +170,40 @@ func pfRegistered(bs ...pfB) map[string][]providers.BackendStatus {
 	return out
 }
 
+// pfOwned gives the input what the controller passes alongside: Owners
+// from the pods, and, when the row sets no Records, records that give each
+// registered backend to the oldest pod at its IP (the pod that registered it).
+func pfTB(target, addr string) TargetBackend {
+	return TargetBackend{Target: target, Addr: netip.MustParseAddrPort(addr)}
+}
+
+func pfOwned(in Input) Input {
+	if in.Owners == nil {
+		in.Owners = map[types.UID]*corev1.Pod{}
+		for _, p := range in.Pods {
+			in.Owners[p.UID] = p
+		}
+	}
+	if in.Records != nil {
+		return in
+	}
+	pods := slices.Clone(in.Pods)
+	slices.SortStableFunc(pods, func(a, b *corev1.Pod) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	in.Records = map[TargetBackend]v1alpha1.BackendRecord{}
+	for target, list := range in.Registered {
+		for _, b := range list {
+			tb := TargetBackend{target, b.Addr}
+			for _, p := range pods {
+				if slices.Contains(podIPs(p), b.Addr.Addr().String()) {
+					in.Records[tb] = record(tb, p)
+					break
+				}
+			}
+		}
+	}
+	return in
+}
+
 var pfStateNames = map[PodState]string{
 	StatePending:           "Pending",
 	StateWaitingContainers: "WaitingContainers",
@@ -211,7 +246,11 @@ func pfSummarize(p Plan) pfSummary {
 			if s.Register == nil {
 				s.Register = map[string][]string{}
 			}
-			s.Register[t] = append(s.Register[t], b.String())
+			str := b.String()
+			if b.Recheck {
+				str += " recheck"
+			}
+			s.Register[t] = append(s.Register[t], str)
 		}
 	}
 	addrs := func(m map[string][]netip.AddrPort) map[string][]string {
@@ -546,7 +585,7 @@ func TestBuildPlanClassify(t *testing.T) {
 			if tc.bug != "" {
 				_ = tc.bug
 			}
-			p := BuildPlan(tc.in)
+			p := BuildPlan(pfOwned(tc.in))
 			if len(p.Pods) != 1 {
 				t.Fatalf("got %d pod plans, want 1", len(p.Pods))
 			}
@@ -1037,52 +1076,56 @@ func TestBuildPlan(t *testing.T) {
 			},
 		},
 		{
-			name: "orphan: a registered pod that left the mode ranges is deregistered",
+			name: "orphan: a registered pod that left the mode ranges drains, then goes",
 			in: func() Input {
 				in := pfInput(pfPod("a", "192.168.0.1"))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "192.168.0.1:8080", health: healthy})
 				return in
 			}(),
 			want: pfSummary{
-				States:     map[string]string{"a": "ModeMismatch"},
-				Deregister: map[string][]string{"tg-a": {"192.168.0.1:8080"}},
+				States: map[string]string{"a": "ModeMismatch"},
+				Drain:  map[string][]string{"tg-a": {"192.168.0.1:8080"}},
+				Next:   dueIn(15 * time.Second),
 			},
 		},
 		{
-			name: "orphan: old target port is deregistered, new one registered",
+			name: "orphan: old target port stays in traffic while the new one is registered (make before break)",
 			in: func() Input {
 				in := pfInput(pfPod("a", "10.0.0.1"))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:7000", health: healthy})
 				return in
 			}(),
 			want: pfSummary{
-				States:     map[string]string{"a": "Bound"},
-				Register:   map[string][]string{"tg-a": {"10.0.0.1:8080(w=10)"}},
-				Deregister: map[string][]string{"tg-a": {"10.0.0.1:7000"}},
+				States:   map[string]string{"a": "Bound"},
+				Register: map[string][]string{"tg-a": {"10.0.0.1:8080(w=10)"}},
+				Next:     dueIn(DefaultHandoverTimeout),
 			},
+			bug: "issue 8 bug 4: a targetPort change deregistered the old backends in the pass that registered the new ones",
 		},
 		{
-			name: "orphan: registered hostNetwork pod is deregistered",
+			name: "orphan: registered hostNetwork pod drains, then goes",
 			in: func() Input {
 				in := pfInput(pfPod("a", "10.0.0.1", pfHostNetwork()))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
 				return in
 			}(),
 			want: pfSummary{
-				States:     map[string]string{"a": "HostNetwork"},
-				Deregister: map[string][]string{"tg-a": {"10.0.0.1:8080"}},
+				States: map[string]string{"a": "HostNetwork"},
+				Drain:  map[string][]string{"tg-a": {"10.0.0.1:8080"}},
+				Next:   dueIn(15 * time.Second),
 			},
 		},
 		{
-			name: "orphan: registered pod whose target port no longer resolves is deregistered",
+			name: "orphan: registered pod whose target port no longer resolves drains, then goes",
 			in: func() Input {
 				in := pfInput(pfPod("a", "10.0.0.1", pfContainers(pfCtr("app", pfCPort("web", 8080, corev1.ProtocolTCP)))))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
 				return in
 			}(),
 			want: pfSummary{
-				States:     map[string]string{"a": "PortNotFound"},
-				Deregister: map[string][]string{"tg-a": {"10.0.0.1:8080"}},
+				States: map[string]string{"a": "PortNotFound"},
+				Drain:  map[string][]string{"tg-a": {"10.0.0.1:8080"}},
+				Next:   dueIn(15 * time.Second),
 			},
 		},
 		{
@@ -1115,6 +1158,9 @@ func TestBuildPlan(t *testing.T) {
 					pfPod("new", "10.0.0.1", pfCreated(time.Minute)),
 				)
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
+				in.Records = map[TargetBackend]v1alpha1.BackendRecord{
+					pfTB("tg-a", "10.0.0.1:8080"): record(pfTB("tg-a", "10.0.0.1:8080"), in.Pods[1]),
+				}
 				return in
 			}(),
 			want: pfSummary{States: map[string]string{"evicted": "Leaving", "new": "Bound"}},
@@ -1255,7 +1301,7 @@ func TestBuildPlan(t *testing.T) {
 			if tc.bug != "" {
 				_ = tc.bug
 			}
-			p := BuildPlan(tc.in)
+			p := BuildPlan(pfOwned(tc.in))
 			pfDiff(t, pfSummarize(p), tc.want)
 			for name, want := range tc.details {
 				if got := pfFind(t, p, name).Detail; got != want {

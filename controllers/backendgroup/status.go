@@ -28,7 +28,7 @@ type podCounts struct {
 	withoutGate  []string
 }
 
-func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, condType string) podCounts {
+func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, condType string) podCounts {
 	var c podCounts
 	for _, pp := range plan.Pods {
 		switch pp.State {
@@ -44,6 +44,7 @@ func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, condType
 			all, healthy := true, true
 			for _, tb := range pp.Backends {
 				b, ok := lb[tb]
+				ok = ok && ownedBy(records, tb, pp.Pod)
 				all = all && ok
 				healthy = healthy && ok && b.Health == providers.HealthHealthy
 			}
@@ -108,8 +109,7 @@ func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan
 	warnPods(r.Events, svc, events.NetworkModeMismatch, c.modeMismatch,
 		fmt.Sprintf("not bound: pod IP outside the %s ranges", bg.Status.NetworkMode))
 	warnPods(r.Events, svc, events.HostNetworkPod, c.hostNetwork, "not bound: hostNetwork pods are never bound to the load balancer")
-	warnPods(r.Events, bg, events.PodWithoutGate, c.withoutGate,
-		"bound without a readiness gate (created while the webhook was unavailable?): rollouts do not wait for the load balancer for")
+	r.reportUngated(bg, c.withoutGate)
 }
 
 // reportProviderError marks the group Degraded and tells the Service's owners.
@@ -167,3 +167,32 @@ func warnPods(rec *events.Recorder, obj client.Object, reason string, pods []str
 func equalStatus(a, b v1alpha1.BackendGroupStatus) bool { return equality.Semantic.DeepEqual(a, b) }
 
 func secondsOf(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// reportHandover tells the Service's owners when retired backends are kept
+// in traffic for their replacements, and when a handover timed out.
+func (r *Reconciler) reportHandover(bg *v1alpha1.BackendGroup, plan Plan) {
+	if len(plan.Held) > 0 {
+		r.Events.Normal(bg, events.HandoverWaiting, "Handover",
+			"keeping %d retired backends in traffic until their replacements are healthy", len(plan.Held))
+	} else {
+		r.Events.Resolved(bg, events.HandoverWaiting)
+	}
+	if len(plan.HandoverTimedOut) > 0 {
+		r.Events.Warning(bg, events.HandoverTimeout, "Handover",
+			"draining %d retired backends although their replacements are not healthy: the handover timed out", len(plan.HandoverTimedOut))
+	}
+}
+
+// reportUngated counts the selected pods without the group's gate, and
+// warns once per episode: when the count leaves zero (the status holds the
+// count, so a restart does not warn again).
+func (r *Reconciler) reportUngated(bg *v1alpha1.BackendGroup, pods []string) {
+	prev := bg.Status.UngatedPods
+	bg.Status.UngatedPods = int32(len(pods))
+	if len(pods) == 0 || prev > 0 {
+		return
+	}
+	r.Events.Resolved(bg, events.PodWithoutGate)
+	warnPods(r.Events, bg, events.PodWithoutGate, pods,
+		"bound without a readiness gate (created before the Service opted in, or while the webhook was unavailable): rollouts do not wait for the load balancer for")
+}

@@ -26,10 +26,27 @@ type ipam struct {
 	mu     sync.Mutex
 	inUse  map[netip.Addr]string
 	cursor map[netip.Prefix]netip.Addr
+	last   map[string]netip.Addr // the last address each owner held
 }
 
 func newIPAM() *ipam {
-	return &ipam{inUse: map[netip.Addr]string{}, cursor: map[netip.Prefix]netip.Addr{}}
+	return &ipam{inUse: map[netip.Addr]string{}, cursor: map[netip.Prefix]netip.Addr{}, last: map[string]netip.Addr{}}
+}
+
+// allocateLast hands owner the address it held last, when that address is
+// in ranges, free, and ok accepts it.
+func (m *ipam) allocateLast(ranges []netip.Prefix, owner string, ok func(netip.Addr) bool) (netip.Addr, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, held := m.last[owner]
+	if !held || !inRanges(a, ranges) {
+		return netip.Addr{}, false
+	}
+	if _, taken := m.inUse[a]; taken || (ok != nil && !ok(a)) {
+		return netip.Addr{}, false
+	}
+	m.inUse[a] = owner
+	return a, true
 }
 
 // validateRange checks that p is an IPv4 range inside 127.0.0.0/8 with room for addresses.
@@ -81,6 +98,7 @@ func (m *ipam) allocate(ranges []netip.Prefix, owner string, ok func(netip.Addr)
 			if usableAddr(p, a) {
 				if _, taken := m.inUse[a]; !taken && (ok == nil || ok(a)) {
 					m.inUse[a] = owner
+					m.last[owner] = a
 					m.cursor[p] = wrapNext(p, a)
 					return a, nil
 				}
@@ -112,6 +130,7 @@ func (m *ipam) reserve(a netip.Addr, owner string) error {
 		return fmt.Errorf("address %s is in use by %s", a, cur)
 	}
 	m.inUse[a] = owner
+	m.last[owner] = a
 	return nil
 }
 

@@ -104,3 +104,30 @@ func TestIPAMReserve(t *testing.T) {
 		t.Fatalf("both hosts taken: got %v", err)
 	}
 }
+
+// A CNI may hand a freed address straight back (and a fixed-IP StatefulSet
+// in ENI mode always does): allocateLast gives an owner its last address
+// when it is free, and never one that is in use.
+func TestIPAMAllocateLast(t *testing.T) {
+	m := newIPAM()
+	r := []netip.Prefix{netip.MustParsePrefix("127.0.9.0/29")}
+	a, err := m.allocate(r, "ns/web-0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.allocateLast(r, "ns/web-0", nil); ok {
+		t.Fatalf("allocateLast handed out %s while it is in use", a)
+	}
+	m.release(a)
+	got, ok := m.allocateLast(r, "ns/web-0", nil)
+	if !ok || got != a {
+		t.Fatalf("allocateLast = %s, %v; want %s, true", got, ok, a)
+	}
+	m.release(got)
+	if _, ok := m.allocateLast(r, "ns/web-1", nil); ok {
+		t.Fatalf("allocateLast handed an address to an owner that never held one")
+	}
+	if _, ok := m.allocateLast(r, "ns/web-0", func(netip.Addr) bool { return false }); ok {
+		t.Fatalf("allocateLast ignored the veto")
+	}
+}

@@ -12,6 +12,10 @@ const (
 	// Options.NetworkModes) whose ranges its address comes from, whatever its
 	// node's mode.
 	AnnotationNetworkMode = "nodesim.lbgate.dev/network-mode"
+	// AnnotationStickyAddress "true" on a pod asks for the address the last
+	// pod of the same namespace and name had, when it is free: as a CNI that
+	// reuses a freed address at once, or a fixed-IP StatefulSet in ENI mode.
+	AnnotationStickyAddress = "nodesim.lbgate.dev/sticky-address"
 	// LabelNetworkMode on a Node shows its NodeOptions.NetworkMode.
 	LabelNetworkMode = "nodesim.lbgate.dev/network-mode"
 )

@@ -224,7 +224,13 @@ func (w *podWorker) address(pod *corev1.Pod) (netip.Addr, bool, error) {
 		return old, true, nil
 	}
 	ports := podPorts(pod)
-	ip, err := w.sim.ipam.allocate(ranges, owner, func(a netip.Addr) bool { return portsFree(a, ports) })
+	free := func(a netip.Addr) bool { return portsFree(a, ports) }
+	if pod.Annotations[AnnotationStickyAddress] == "true" {
+		if ip, ok := w.sim.ipam.allocateLast(ranges, owner, free); ok {
+			return ip, true, nil
+		}
+	}
+	ip, err := w.sim.ipam.allocate(ranges, owner, free)
 	return ip, err == nil, err
 }
 

@@ -217,8 +217,8 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	for _, b := range backends {
 		if cur, ok := t[b.Addr]; ok {
 			cur.Weight = b.Weight
-			if cur.Health == providers.HealthDraining {
-				// Registered again: checked again, like a new backend.
+			if cur.Health == providers.HealthDraining || b.Recheck {
+				// Registered again, or for another pod: checked again, like a new backend.
 				cur.Health, cur.Reason = p.autoHeal, ""
 			}
 			continue

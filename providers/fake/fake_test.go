@@ -248,6 +248,20 @@ func TestRuleReRegisterUpdatesWeightKeepsHealthAndNeedsNoQuota(t *testing.T) {
 	})
 }
 
+// Rule (providers.Backend.Recheck): re-registering with Recheck takes a
+// healthy backend back to the health of a new backend, as HAProxy's
+// "health down" on a re-checked slot does; it needs no quota.
+func TestRuleReRegisterWithRecheckChecksAgain(t *testing.T) {
+	t.Parallel()
+	p := New(providers.Limits{MaxBackends: 1}, "be")
+	mustRegister(t, p, "be", backends(10, 1))
+	p.SetHealth("be", addr(1), providers.HealthHealthy)
+
+	mustRegister(t, p, "be", []providers.Backend{{Addr: addr(1), Weight: 10, Recheck: true}})
+
+	assertBackends(t, p, "be", []providers.BackendStatus{status(1, 10, providers.HealthInitial, "")})
+}
+
 // Two entries for one address add one backend, so they must not count twice
 // against MaxBackends.
 func TestRuleRegisterDuplicateAddressesInBatchCountOnceAgainstMaxBackends(t *testing.T) {

@@ -20,6 +20,10 @@ const (
 	BackendsDeregistered = "BackendsDeregistered"
 	// ProviderError: a load-balancer call failed.
 	ProviderError = "ProviderError"
+	// HandoverWaiting: retired backends stay in traffic until their replacements are healthy.
+	HandoverWaiting = "HandoverWaiting"
+	// HandoverTimeout: retired backends were drained before their replacements turned healthy.
+	HandoverTimeout = "HandoverTimeout"
 	// TargetConflict: another BackendGroup already binds the target.
 	TargetConflict = "TargetConflict"
 	// TargetNotFound: the load-balancer target does not exist.

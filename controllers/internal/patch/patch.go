@@ -14,10 +14,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// PodCondition writes one condition into the pod's status.
-func PodCondition(ctx context.Context, c client.Client, pod *corev1.Pod, cond corev1.PodCondition) error {
+// PodCondition writes one condition into the pod's status. With
+// unchanged set, the pod's resourceVersion is a precondition too: the write
+// fails with a conflict when the pod changed since it was read.
+func PodCondition(ctx context.Context, c client.Client, pod *corev1.Pod, cond corev1.PodCondition, unchanged bool) error {
+	meta := map[string]any{"uid": pod.UID}
+	if unchanged && pod.ResourceVersion != "" {
+		meta["resourceVersion"] = pod.ResourceVersion
+	}
 	body := map[string]any{
-		"metadata": map[string]any{"uid": pod.UID},
+		"metadata": meta,
 		"status": map[string]any{
 			"conditions": []map[string]any{{
 				"type":               cond.Type,
