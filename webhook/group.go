@@ -34,10 +34,13 @@ func selects(selector, podLabels map[string]string) bool {
 	return true
 }
 
-// GroupLister finds the BackendGroups in force in a namespace. The operator
-// implements it from its informer cache (no API round trip): BackendGroups
-// not being deleted, each with its Service's selector and prestop delay.
-// It must be fast and safe for concurrent use.
+// GroupLister finds the groups whose gate a new pod of a namespace gets: the
+// groups of the opted-in Services (whether or not the BackendGroup is made
+// yet) and the hand-made BackendGroups, each with its Service's selector and
+// prestop delay, leaving out groups that yield a target to another group.
+// The operator implements it with one live read of the namespace's Services
+// and its informer cache (controllers/webhookcfg.CachedGroups). It must be
+// fast and safe for concurrent use.
 type GroupLister interface {
 	GroupsFor(ctx context.Context, namespace string) ([]Group, error)
 }

@@ -24,9 +24,15 @@ var (
 		Help:    "Time the pod webhook's handler takes for one admission request (lookup, mutation and patch).",
 		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16), // 50µs to about 1.6s
 	})
+	// liveReadFailures counts admissions that decided from the cache because
+	// the live read of the namespace's Services failed or timed out.
+	liveReadFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lbgate_webhook_live_read_failures_total",
+		Help: "Pod admissions whose live read of the namespace's Services failed or timed out, so the webhook decided from its cache (a Service created just before the pod may have been missed).",
+	})
 )
 
-func init() { metrics.Registry.MustRegister(admissions, handleSeconds) }
+func init() { metrics.Registry.MustRegister(admissions, handleSeconds, liveReadFailures) }
 
 // timedHandler records how long the handler takes.
 type timedHandler struct{ admission.Handler }

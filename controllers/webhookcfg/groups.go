@@ -3,53 +3,221 @@ package webhookcfg
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/webhook"
 )
 
-// CachedGroups is the webhook.GroupLister behind the pod webhook: it reads
-// BackendGroups and their Services from the manager's informer cache, so an
-// admission request makes no API round trip.
+// DefaultLiveReadTimeout bounds the live read of a namespace's Services at
+// admission; past it the webhook answers from its cache.
+const DefaultLiveReadTimeout = time.Second
+
+// CachedGroups is the webhook.GroupLister behind the pod webhook.
+//
+// The groups a pod may get a gate of are decided from the Services of its
+// namespace, not only from the BackendGroups already made: an opted-in
+// Service's own group is named after it, so its gate is known as soon as the
+// Service exists, before the Service controller has made the group. That is
+// what gates the pods of a Service and a Deployment applied together (one
+// manifest, Helm, Argo CD), whose first pods are created before the group.
+//
+// Services are read live (Live, the manager's APIReader): one LIST of the
+// pod's namespace per admission. The informer cache can lag the apiserver by
+// an unknown time and nothing in an admission request says how far, so there
+// is no cheaper rule that still sees a Service created milliseconds before
+// the pod; the LIST is a consistent read that the apiserver serves from its
+// watch cache, bounded by LiveReadTimeout, after which (or on any error) the
+// cached Services are used. BackendGroups (hand-made ones, the Accepted
+// condition and the target conflict check) come from the cache: a group the
+// cache does not have yet is predicted from its Service's annotations.
 type CachedGroups struct {
 	// Reader must be cache-backed (the manager's client).
 	Reader client.Reader
+	// Live reads Services past the cache (the manager's APIReader); nil
+	// means cache only.
+	Live client.Reader
+	// LiveReadTimeout bounds the live read; 0 means DefaultLiveReadTimeout.
+	LiveReadTimeout time.Duration
+	// now is time.Now; tests may set it.
+	now func() time.Time
 }
 
 var _ webhook.GroupLister = CachedGroups{}
 
-// GroupsFor returns the BackendGroups of namespace that are not being
-// deleted, each with its Service's selector and prestop delay. A group whose
-// Service is gone selects nothing and is left out; an invalid prestop delay
-// counts as none (the Service controller reports it).
+// GroupsFor returns the groups whose gate a new pod of namespace gets when
+// their selector picks it (see admissionGroups).
 func (g CachedGroups) GroupsFor(ctx context.Context, namespace string) ([]webhook.Group, error) {
-	list := &v1alpha1.BackendGroupList{}
-	if err := g.Reader.List(ctx, list, client.InNamespace(namespace)); err != nil {
+	services, err := g.services(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	all := &v1alpha1.BackendGroupList{}
+	// Read only: the cached objects are not copied.
+	if err := g.Reader.List(ctx, all, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing BackendGroups: %w", err)
 	}
-	groups := make([]webhook.Group, 0, len(list.Items))
-	for i := range list.Items {
-		bg := &list.Items[i]
-		if bg.DeletionTimestamp != nil {
+	now := time.Now
+	if g.now != nil {
+		now = g.now
+	}
+	return admissionGroups(namespace, services, all.Items, now()), nil
+}
+
+// services lists the namespace's Services, live when it can, else from the cache.
+func (g CachedGroups) services(ctx context.Context, namespace string) ([]corev1.Service, error) {
+	if g.Live != nil {
+		timeout := g.LiveReadTimeout
+		if timeout <= 0 {
+			timeout = DefaultLiveReadTimeout
+		}
+		liveCtx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		list := &corev1.ServiceList{}
+		err := g.Live.List(liveCtx, list, client.InNamespace(namespace))
+		if err == nil {
+			return list.Items, nil
+		}
+		liveReadFailures.Inc()
+		log.FromContext(ctx).Info("live read of Services failed; deciding from the cache", "namespace", namespace, "error", err.Error())
+	}
+	list := &corev1.ServiceList{}
+	if err := g.Reader.List(ctx, list, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing Services: %w", err)
+	}
+	return list.Items, nil
+}
+
+// admissionGroups is the pure decision behind GroupsFor: the groups of
+// namespace whose gate a new pod gets when their selector picks it, given
+// the namespace's Services and every BackendGroup of the cluster.
+//
+//   - An opted-in Service gates with its own group, named after it, with the
+//     Service's selector: the group in force (owned by the Service) or, when
+//     the cache has none yet, the one the Service controller is about to
+//     make (only if its annotations parse: no group is made otherwise).
+//   - A hand-made group (no Service controls it) gates with the selector of
+//     the Service its spec names, as long as that Service exists.
+//   - A group that yields a target to another group (Accepted=False with
+//     reason TargetConflict, or targets.Conflict says so against the cached
+//     groups, in case the condition lags) gates nothing: nothing would ever
+//     set its gate True. Accepted=False for InvalidAnnotation still gates:
+//     the last good binding is in force.
+//   - A group being deleted, and an owned group whose Service opted out,
+//     gate nothing.
+func admissionGroups(namespace string, services []corev1.Service, all []v1alpha1.BackendGroup, now time.Time) []webhook.Group {
+	inNS := map[string]*v1alpha1.BackendGroup{}
+	for i := range all {
+		if all[i].Namespace == namespace {
+			inNS[all[i].Name] = &all[i]
+		}
+	}
+	byName := make(map[string]*corev1.Service, len(services))
+	var out []webhook.Group
+	for i := range services {
+		svc := &services[i]
+		byName[svc.Name] = svc
+		if g, ok := serviceGroup(svc, inNS[svc.Name], all, now); ok {
+			out = append(out, g)
+		}
+	}
+	for _, bg := range inNS {
+		if serviceController(bg) != nil || !bg.DeletionTimestamp.IsZero() || yields(bg, all) {
+			continue // a Service's group is decided above, from the Service
+		}
+		svc, ok := byName[bg.Spec.ServiceName]
+		if !ok || !gateNameValid(bg.Name) {
 			continue
 		}
-		if len(validation.IsQualifiedName(v1alpha1.GateConditionType(bg.Name))) > 0 {
-			continue // a gate the apiserver would reject would block the pod's creation
-		}
-		svc := &corev1.Service{}
-		if err := g.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: bg.Spec.ServiceName}, svc); err != nil {
-			if client.IgnoreNotFound(err) == nil {
-				continue
-			}
-			return nil, fmt.Errorf("reading Service %s of BackendGroup %s: %w", bg.Spec.ServiceName, bg.Name, err)
-		}
 		delay, _, _ := annotations.PreStopDelay(svc.Annotations)
-		groups = append(groups, webhook.Group{Name: bg.Name, Selector: svc.Spec.Selector, PreStopDelay: delay})
+		out = append(out, webhook.Group{Name: bg.Name, Selector: svc.Spec.Selector, PreStopDelay: delay})
 	}
-	return groups, nil
+	return out
+}
+
+// serviceGroup is the Service's own group as the webhook gates with it, if any.
+func serviceGroup(svc *corev1.Service, bg *v1alpha1.BackendGroup, all []v1alpha1.BackendGroup, now time.Time) (webhook.Group, bool) {
+	if !gateNameValid(svc.Name) {
+		return webhook.Group{}, false
+	}
+	optedIn, optErr := annotations.OptedIn(svc)
+	owner := (*metav1.OwnerReference)(nil)
+	if bg != nil {
+		owner = serviceController(bg)
+	}
+	switch {
+	case bg != nil && owner != nil && owner.UID == svc.UID:
+		// The group in force. A malformed direct-access keeps it (the last
+		// good binding); a clear opt-out is about to remove it.
+		if !bg.DeletionTimestamp.IsZero() || (!optedIn && optErr == nil) || yields(bg, all) {
+			return webhook.Group{}, false
+		}
+		return webhook.Group{Name: bg.Name, Selector: svc.Spec.Selector, PreStopDelay: preStopDelay(svc, bg)}, true
+	case bg != nil && (owner == nil || owner.Name != svc.Name):
+		return webhook.Group{}, false // a group of that name belongs to something else (BackendGroupConflict)
+	}
+	// No group yet, or the group of an earlier Service of this name, which
+	// the garbage collector removes: predict the one the controller makes.
+	if !optedIn {
+		return webhook.Group{}, false
+	}
+	spec, err := annotations.Parse(svc)
+	if err != nil {
+		return webhook.Group{}, false
+	}
+	predicted := &v1alpha1.BackendGroup{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name, CreationTimestamp: metav1.NewTime(now)},
+		Spec:       spec,
+	}
+	if bg != nil {
+		predicted.UID = bg.UID // it takes the stale group's place: no conflict with it
+	}
+	if targets.Conflict(predicted, all) != "" {
+		return webhook.Group{}, false
+	}
+	return webhook.Group{Name: svc.Name, Selector: svc.Spec.Selector, PreStopDelay: preStopDelay(svc, nil)}, true
+}
+
+// yields reports whether bg gives up one of its targets to another group.
+func yields(bg *v1alpha1.BackendGroup, all []v1alpha1.BackendGroup) bool {
+	if c := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionAccepted); c != nil &&
+		c.Status == metav1.ConditionFalse && c.Reason == events.TargetConflict {
+		return true
+	}
+	return targets.Conflict(bg, all) != ""
+}
+
+// preStopDelay is the Service's lbgate.dev/prestop-delay; while it is
+// malformed, the last good one the Service controller recorded on its group.
+func preStopDelay(svc *corev1.Service, bg *v1alpha1.BackendGroup) time.Duration {
+	d, _, err := annotations.PreStopDelay(svc.Annotations)
+	if err == nil || bg == nil {
+		return d
+	}
+	d, _, _ = annotations.PreStopDelay(bg.Annotations)
+	return d
+}
+
+// serviceController is the group's controller reference when it is a Service.
+func serviceController(bg *v1alpha1.BackendGroup) *metav1.OwnerReference {
+	ref := metav1.GetControllerOf(bg)
+	if ref == nil || ref.Kind != "Service" || ref.APIVersion != "v1" {
+		return nil
+	}
+	return ref
+}
+
+// gateNameValid: a gate the apiserver would reject would block the pod's creation.
+func gateNameValid(name string) bool {
+	return len(validation.IsQualifiedName(v1alpha1.GateConditionType(name))) == 0
 }

@@ -61,7 +61,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		}
 	}
 	handler := &podwebhook.Handler{
-		Groups:           CachedGroups{Reader: mgr.GetClient()},
+		Groups:           CachedGroups{Reader: mgr.GetClient(), Live: mgr.GetAPIReader(), LiveReadTimeout: liveReadTimeout(o)},
 		Options:          o.mutatorOptions(),
 		IgnoreNamespaces: o.ignoredNamespaces(),
 		Observe:          observeAdmission(log),
@@ -88,4 +88,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	log.Info("webhook configured", "configuration", o.ConfigName, "secret", o.Namespace+"/"+o.SecretName,
 		"url", o.URL, "service", o.ServiceName, "listen", o.localAddr(), "certSource", o.CertSource, "failurePolicy", o.FailurePolicy)
 	return nil
+}
+
+// liveReadTimeout leaves the apiserver's timeout for the webhook room for the
+// rest of the answer: half of it, at most DefaultLiveReadTimeout.
+func liveReadTimeout(o Options) time.Duration {
+	return min(DefaultLiveReadTimeout, time.Duration(o.TimeoutSeconds)*time.Second/2)
 }

@@ -1,0 +1,171 @@
+package webhookcfg
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/webhook"
+)
+
+var (
+	t0  = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	now = t0.Add(time.Hour)
+)
+
+// svcOpt and bgOpt change a test Service or BackendGroup.
+type (
+	svcOpt func(*corev1.Service)
+	bgOpt  func(*v1alpha1.BackendGroup)
+)
+
+// svc is a Service of namespace shop selecting app=<name>, opted in on
+// target be-<name>, with UID svc-<name>.
+func svc(name string, opts ...svcOpt) corev1.Service {
+	s := corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID("svc-" + name), Annotations: map[string]string{
+			v1alpha1.AnnotationDirectAccess: "true",
+			v1alpha1.AnnotationLoadBalancer: "be-" + name,
+		}},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}},
+	}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+func ann(k, v string) svcOpt { return func(s *corev1.Service) { s.Annotations[k] = v } }
+func noAnn(k string) svcOpt  { return func(s *corev1.Service) { delete(s.Annotations, k) } }
+
+// owned is the group the Service controller made for svc(name), on target
+// be-<name>, created at t0 and holding its target.
+func owned(name string, opts ...bgOpt) v1alpha1.BackendGroup {
+	bg := handMade(name, name, "be-"+name)
+	bg.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: name, UID: types.UID("svc-" + name), Controller: ptr.To(true)}}
+	for _, o := range opts {
+		o(&bg)
+	}
+	return bg
+}
+
+// handMade is a group of namespace shop named name for Service service on target.
+func handMade(name, service, target string, opts ...bgOpt) v1alpha1.BackendGroup {
+	bg := v1alpha1.BackendGroup{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID("bg-" + name), CreationTimestamp: metav1.NewTime(t0)},
+		Spec:       v1alpha1.BackendGroupSpec{ServiceName: service, Ports: []v1alpha1.PortBinding{{Port: 80, Target: target}}},
+		Status:     v1alpha1.BackendGroupStatus{Targets: []string{target}},
+	}
+	for _, o := range opts {
+		o(&bg)
+	}
+	return bg
+}
+
+func accepted(status metav1.ConditionStatus, reason string) bgOpt {
+	return func(bg *v1alpha1.BackendGroup) {
+		bg.Status.Conditions = append(bg.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionAccepted, Status: status, Reason: reason})
+	}
+}
+
+func inNamespace(ns string) bgOpt          { return func(bg *v1alpha1.BackendGroup) { bg.Namespace = ns } }
+func notHolding(bg *v1alpha1.BackendGroup) { bg.Status.Targets = nil }
+func deleting(bg *v1alpha1.BackendGroup) {
+	bg.DeletionTimestamp = ptr.To(metav1.NewTime(now))
+	bg.Finalizers = []string{v1alpha1.FinalizerName}
+}
+func createdAt(t time.Time) bgOpt {
+	return func(bg *v1alpha1.BackendGroup) { bg.CreationTimestamp = metav1.NewTime(t) }
+}
+func bgAnn(k, v string) bgOpt {
+	return func(bg *v1alpha1.BackendGroup) { bg.Annotations = map[string]string{k: v} }
+}
+func ownedBy(uid string) bgOpt {
+	return func(bg *v1alpha1.BackendGroup) { bg.OwnerReferences[0].UID = types.UID(uid) }
+}
+
+func gate(name, app string) webhook.Group {
+	return webhook.Group{Name: name, Selector: map[string]string{"app": app}}
+}
+
+func TestAdmissionGroups(t *testing.T) {
+	tests := []struct {
+		name     string
+		services []corev1.Service
+		groups   []v1alpha1.BackendGroup
+		want     []webhook.Group
+	}{
+		// Issue 8, item 2: a Service's gate is known before its group exists.
+		{name: "opted-in Service whose group is not made yet", services: []corev1.Service{svc("web")},
+			want: []webhook.Group{gate("web", "web")}},
+		{name: "opted-in Service with its group", services: []corev1.Service{svc("web")}, groups: []v1alpha1.BackendGroup{owned("web")},
+			want: []webhook.Group{gate("web", "web")}},
+		{name: "Service not opted in", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess))}},
+		{name: "Service opted out: its group is about to go", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationDirectAccess, "false"))},
+			groups: []v1alpha1.BackendGroup{owned("web")}},
+		{name: "no group yet and annotations invalid: none will be made", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationWeight, "heavy"))}},
+		{name: "no group yet and direct-access malformed", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationDirectAccess, "yes"))}},
+		{name: "group in force while direct-access is malformed", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationDirectAccess, "yes"))},
+			groups: []v1alpha1.BackendGroup{owned("web", accepted(metav1.ConditionFalse, "InvalidAnnotation"))}, want: []webhook.Group{gate("web", "web")}},
+		{name: "InvalidAnnotation keeps the last good binding: still gates", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationWeight, "heavy"))},
+			groups: []v1alpha1.BackendGroup{owned("web", accepted(metav1.ConditionFalse, "InvalidAnnotation"))}, want: []webhook.Group{gate("web", "web")}},
+		{name: "group being deleted", services: []corev1.Service{svc("web")}, groups: []v1alpha1.BackendGroup{owned("web", deleting)}},
+		{name: "group of an earlier Service of that name: the new one is predicted",
+			services: []corev1.Service{svc("web")}, groups: []v1alpha1.BackendGroup{owned("web", ownedBy("svc-web-before"))},
+			want: []webhook.Group{gate("web", "web")}},
+
+		// Issue 8, item 3: no gate of a group that yields a target.
+		{name: "group not Accepted for TargetConflict", services: []corev1.Service{svc("web")},
+			groups: []v1alpha1.BackendGroup{owned("web", notHolding, accepted(metav1.ConditionFalse, "TargetConflict"))}},
+		{name: "group that yields while its condition lags", services: []corev1.Service{svc("api", ann(v1alpha1.AnnotationLoadBalancer, "be-web"))},
+			groups: []v1alpha1.BackendGroup{owned("web"), owned("api", notHolding, createdAt(now), accepted(metav1.ConditionTrue, "AnnotationsValid"),
+				func(bg *v1alpha1.BackendGroup) { bg.Spec.Ports[0].Target = "be-web" })},
+			want: nil},
+		{name: "the group that keeps the target still gates", services: []corev1.Service{svc("web")},
+			groups: []v1alpha1.BackendGroup{owned("web"), owned("api", notHolding, createdAt(now), func(bg *v1alpha1.BackendGroup) { bg.Spec.Ports[0].Target = "be-web" })},
+			want:   []webhook.Group{gate("web", "web")}},
+		{name: "no group yet, and its target is bound by another group (in another namespace)",
+			services: []corev1.Service{svc("api", ann(v1alpha1.AnnotationLoadBalancer, "be-web"))},
+			groups:   []v1alpha1.BackendGroup{owned("web", inNamespace("other"))}},
+		{name: "no group yet, the other group on its target is being deleted",
+			services: []corev1.Service{svc("api", ann(v1alpha1.AnnotationLoadBalancer, "be-web"))},
+			groups:   []v1alpha1.BackendGroup{owned("web", inNamespace("other"), deleting)}, want: []webhook.Group{gate("api", "api")}},
+
+		// Hand-made groups work as before.
+		{name: "hand-made group of a Service that is not opted in", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess))},
+			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual")}, want: []webhook.Group{gate("manual", "web")}},
+		{name: "hand-made group without its Service", groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual")}},
+		{name: "hand-made group being deleted", services: []corev1.Service{svc("web")},
+			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual", deleting)}, want: []webhook.Group{gate("web", "web")}},
+		{name: "hand-made group that yields", services: []corev1.Service{svc("web")},
+			groups: []v1alpha1.BackendGroup{owned("web"), handMade("manual", "web", "be-web", notHolding, createdAt(now))}, want: []webhook.Group{gate("web", "web")}},
+		{name: "hand-made group with the Service's name takes its place", services: []corev1.Service{svc("web"), svc("api")},
+			groups: []v1alpha1.BackendGroup{handMade("web", "api", "be-manual")}, want: []webhook.Group{gate("api", "api"), gate("web", "api")}},
+		{name: "a group of another namespace gates nothing here", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess))},
+			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual", inNamespace("other"))}},
+
+		// Item 7: the last good prestop-delay stays in force.
+		{name: "prestop-delay of the Service", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "20s"))},
+			want: []webhook.Group{{Name: "web", Selector: map[string]string{"app": "web"}, PreStopDelay: 20 * time.Second}}},
+		{name: "malformed prestop-delay: the one the group recorded",
+			services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "soon"))},
+			groups:   []v1alpha1.BackendGroup{owned("web", bgAnn(v1alpha1.AnnotationPreStopDelay, "20s"), accepted(metav1.ConditionFalse, "InvalidAnnotation"))},
+			want:     []webhook.Group{{Name: "web", Selector: map[string]string{"app": "web"}, PreStopDelay: 20 * time.Second}}},
+		{name: "malformed prestop-delay and nothing recorded", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "soon"))},
+			groups: []v1alpha1.BackendGroup{owned("web")}, want: []webhook.Group{gate("web", "web")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := admissionGroups("shop", tt.services, tt.groups, now)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("admissionGroups =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
