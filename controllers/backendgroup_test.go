@@ -250,6 +250,27 @@ var _ = Describe("BackendGroup controller", func() {
 		Expect(backends(t.target)()).To(ConsistOf(addr(healthy), addr(pending)))
 	})
 
+	It("releases a gate whose group does not exist, from the API alone, after a manager restart", func(ctx SpecContext) {
+		// Issue 8, bug 8: the old code released such gates only in the
+		// process that had deleted the group (its removed-groups map).
+		mgr.stop()
+		pod := t.runPod(ctx, "orphan-1", "gone") // gated by group "gone": no such group, no such Service
+		mgr = startManager()
+		Eventually(gateState(ctx, pod, "gone")).Should(Equal("True/BackendGroupRemoved"))
+		Eventually(podReady(ctx, pod)).Should(Equal(corev1.ConditionTrue))
+	})
+
+	It("counts the selected pods without its gate", func(ctx SpecContext) {
+		t.createService(ctx, "web", nil)
+		p := t.pod("web-ungated", "web", "")
+		p.Spec.ReadinessGates = nil
+		Expect(k8s.Create(ctx, p)).To(Succeed())
+		_, err := t.kubelet.RunPod(ctx, client.ObjectKeyFromObject(p), true)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() int32 { return group(ctx, t.name, "web").Status.UngatedPods }).Should(BeEquivalentTo(1))
+		Eventually(eventsFor(ctx, t.name, "BackendGroup", "web", "PodWithoutGate")).Should(HaveLen(1))
+	})
+
 	It("converges after a manager restart without registering anything twice", func(ctx SpecContext) {
 		t.createService(ctx, "web", nil)
 		lb.SetLatency(200 * time.Millisecond) // slow load balancer: the restart lands mid-way
@@ -317,9 +338,13 @@ var _ = Describe("Service controller", func() {
 		Eventually(backends(t.target)).Should(ConsistOf(addr(pod)))
 
 		t.createService(ctx, "api", nil) // same target
-		t.runPod(ctx, "api-1", "api")
+		apiPod := t.runPod(ctx, "api-1", "api")
 		Eventually(condition(ctx, t.name, "api", v1alpha1.ConditionDegraded)).Should(ContainSubstring(
 			"True/TargetConflict: target %s is bound by BackendGroup %s/web", t.target, t.name))
+		// Issue 8, bug 3: the yielding group says why on the pods it gates
+		// (the old code wrote nothing: the pod waited with no reason).
+		Eventually(gateState(ctx, apiPod, "api")).Should(Equal("False/TargetConflict"))
+		Expect(gate(ctx, apiPod, "api").Message).To(ContainSubstring("is bound by BackendGroup " + t.name + "/web"))
 		Eventually(eventsFor(ctx, t.name, "BackendGroup", "api", "TargetConflict")).ShouldNot(BeEmpty())
 		Consistently(backends(t.target)).Should(ConsistOf(addr(pod)))
 	})
