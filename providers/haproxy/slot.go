@@ -16,9 +16,16 @@ type checkSettings struct {
 	Fall     int
 }
 
-// keywords renders the settings as `add server` keywords.
+// keywords renders the settings as `add server` keywords. fastinter, the
+// interval HAProxy uses while a server is between down and up (after the
+// first passed check of a new address), is a quarter of the interval: a
+// new or re-registered pod still needs rise passed checks in a row, but
+// they come faster, so a pod re-registered after an HAProxy restart serves
+// again in about interval + (rise-1) × interval/4.
 func (c checkSettings) keywords() string {
-	return fmt.Sprintf("check inter %dms rise %d fall %d", c.Interval.Milliseconds(), c.Rise, c.Fall)
+	fast := max(c.Interval.Milliseconds()/4, 1)
+	return fmt.Sprintf("check inter %dms fastinter %dms downinter %dms rise %d fall %d",
+		c.Interval.Milliseconds(), fast, fast, c.Rise, c.Fall)
 }
 
 // slotName is a parsed server name of the provider's slot pool:
