@@ -41,10 +41,16 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	module, err := filepath.Abs("..")
 	Expect(err).NotTo(HaveOccurred())
 	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "run with 'make e2e', which builds the control plane into bin/k8s")
+	// lbgate runs with its default resync interval (1m): nothing here may
+	// depend on a resync to recover (an HAProxy restart must not).
 	st, err = stack.Start(bg, stack.Options{
 		ModuleDir: module,
-		Backends:  []string{"be_basic", "be_roll_roll", "be_roll_rollnew", "be_base", "be_broken", "be_fault", "be_op", "be_scale", "be_bluegreen", "be_sticky"},
-		Logf:      func(f string, a ...any) { GinkgoWriter.Printf(f+"\n", a...) },
+		Backends: []string{"be_basic", "be_roll_roll", "be_roll_rollnew", "be_base", "be_broken", "be_fault", "be_op", "be_scale", "be_bluegreen", "be_sticky",
+			"be_restart", "be_state"},
+		// be_state is configured as the README's reload-safe HAProxy section says.
+		DeclaredSlots: map[string]int{"be_state": 10},
+		ServerState:   true,
+		Logf:          func(f string, a ...any) { GinkgoWriter.Printf(f+"\n", a...) },
 	})
 	Expect(err).NotTo(HaveOccurred())
 	dir = st.WorkDir()

@@ -39,6 +39,11 @@ type Options struct {
 	WorkDir string
 	// Backends are the HAProxy backends to create, one frontend each.
 	Backends []string
+	// DeclaredSlots and ServerState configure HAProxy as
+	// haproxytest.Config's fields of the same names: server-template slots
+	// per backend, and a server-state-file that a graceful reload loads.
+	DeclaredSlots map[string]int
+	ServerState   bool
 	// Nodes is the number of simulated nodes (default 3).
 	Nodes int
 	// OperatorArgs are extra flags for lbgate.
@@ -108,7 +113,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 
 	opts.Logf("starting HAProxy with backends %v", opts.Backends)
-	if s.HAProxy, err = haproxytest.Launch(haproxytest.Config{Backends: opts.Backends}); err != nil {
+	if s.HAProxy, err = haproxytest.Launch(haproxytest.Config{Backends: opts.Backends, DeclaredSlots: opts.DeclaredSlots, ServerState: opts.ServerState}); err != nil {
 		return nil, err
 	}
 
@@ -158,7 +163,6 @@ func (s *Stack) newOperator(ctx context.Context, webhook bool) (*Operator, error
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + hostPort(probePort),
 		"--gate-poll-interval=100ms",
-		"--resync-interval=2s",
 		"--log-format=console",
 		"--webhook-namespace=" + OperatorNamespace,
 		fmt.Sprintf("--webhook=%t", webhook),
