@@ -61,9 +61,42 @@
 // it (scur 0); until then the slot stays draining and listed as Draining,
 // and a later Deregister parks it.
 //
+// Deregister leaves a slot that still counts sessions draining; the
+// caller comes back, and once its deregistration delay is over calls
+// ForceDeregister, which parks the slot and shuts its sessions down, so no
+// slot stays draining for good.
+//
+// # Restarts and reloads
+//
 // After an HAProxy restart or reload, runtime-added slots are gone and
 // template slots are back in maintenance, so List returns nothing for the
-// target and the caller registers again.
+// target and the caller registers again. WatchStateLoss
+// (providers.StateLossWatcher) tells the caller at once: one `show info` +
+// `show backend` round trip per Options.WatchInterval (1 s) for the whole
+// provider, every 100 ms while HAProxy does not answer; a new process id, an
+// uptime that went back, or an answer after none report every backend.
+//
+// # Declared slots and reloads that lose nothing
+//
+// Slots declared in haproxy.cfg (names <prefix><n>, no settings suffix) are
+// used on any backend before the provider adds slots of its own. With
+//
+//	global
+//	    stats socket /run/haproxy/admin.sock level admin expose-fd listeners
+//	    server-state-file /var/lib/haproxy/server-state
+//	defaults
+//	    load-server-state-from-file global
+//	backend web
+//	    server-template lbgate- 1-50 lbgate-slot.invalid:1 disabled check init-addr last,127.0.0.1
+//
+// and `show servers state` saved into the state file just before a reload
+// (`haproxy -x <socket> -sf <pid>`), every declared slot comes back with its
+// address, weight and state. HAProxy 2.6 restores a server's address from
+// the state file only for a server configured by name (hence the host name
+// with `init-addr last,127.0.0.1`); 127.0.0.1:1 is the parking address,
+// which the provider reads as "no pod". Declared slots keep the check
+// settings of the configuration (default-server, server-template), not
+// the target's.
 //
 // # Health
 //
@@ -79,6 +112,9 @@
 // `add server` (no Runtime API command changes them; `set server` can change
 // only the check's address, port and agent). The provider therefore writes
 // them into slots it adds and into their names (<prefix><n>-i<ms>r<rise>f<fall>),
+// with fastinter and downinter of a quarter of the interval (a down or
+// rising slot is checked four times as often, so a re-registered pod
+// serves again after about interval/4 × rise, not interval × rise),
 // and reuses a free slot for a target only when the settings match, unless
 // the backend cannot grow. The check protocol and path (`option httpchk`,
 // `tcp-check`) and `timeout check` are per backend in haproxy.cfg: a
