@@ -38,17 +38,19 @@ func selects(selector, podLabels map[string]string) bool {
 // groups of the opted-in Services (whether or not the BackendGroup is made
 // yet) and the hand-made BackendGroups, each with its Service's selector and
 // prestop delay, leaving out groups that yield a target to another group.
-// The operator implements it with one live read of the namespace's Services
-// and its informer cache (controllers/webhookcfg.CachedGroups). It must be
-// fast and safe for concurrent use.
+// podLabels are the labels of the pod being admitted, for an implementation
+// that reads more when no Service it knows selects the pod. The operator
+// implements it from its informer cache, with a live read of the namespace's
+// Services when its cache may be behind (controllers/webhookcfg.CachedGroups).
+// It must be fast and safe for concurrent use.
 type GroupLister interface {
-	GroupsFor(ctx context.Context, namespace string) ([]Group, error)
+	GroupsFor(ctx context.Context, namespace string, podLabels map[string]string) ([]Group, error)
 }
 
 // GroupListerFunc adapts a function to GroupLister.
-type GroupListerFunc func(ctx context.Context, namespace string) ([]Group, error)
+type GroupListerFunc func(ctx context.Context, namespace string, podLabels map[string]string) ([]Group, error)
 
 // GroupsFor calls f.
-func (f GroupListerFunc) GroupsFor(ctx context.Context, namespace string) ([]Group, error) {
-	return f(ctx, namespace)
+func (f GroupListerFunc) GroupsFor(ctx context.Context, namespace string, podLabels map[string]string) ([]Group, error) {
+	return f(ctx, namespace, podLabels)
 }

@@ -83,7 +83,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		namespace = pod.Namespace
 	}
 
-	groups, err := h.Groups.GroupsFor(ctx, namespace)
+	groups, err := h.Groups.GroupsFor(ctx, namespace, pod.Labels)
 	if err != nil {
 		out.Err = fmt.Errorf("look up BackendGroups in namespace %q: %w", namespace, err)
 		return admitWithWarning(fmt.Sprintf("lbgate could not look up BackendGroups (%s); pod admitted without readiness gates", shorten(err.Error())))

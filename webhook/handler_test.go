@@ -32,7 +32,7 @@ type fakeLister struct {
 	calls  []string
 }
 
-func (f *fakeLister) GroupsFor(_ context.Context, namespace string) ([]Group, error) {
+func (f *fakeLister) GroupsFor(_ context.Context, namespace string, _ map[string]string) ([]Group, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, namespace)
@@ -296,7 +296,7 @@ func TestHandlerUsesRequestNamespaceAndGenerateName(t *testing.T) {
 }
 
 func TestHandlerWithoutObserver(t *testing.T) {
-	h := &Handler{Groups: GroupListerFunc(func(context.Context, string) ([]Group, error) { return []Group{webGroup}, nil })}
+	h := &Handler{Groups: GroupListerFunc(func(context.Context, string, map[string]string) ([]Group, error) { return []Group{webGroup}, nil })}
 	resp := h.Handle(context.Background(), createRequest("shop", mustJSON(t, newPod())))
 	if !resp.Allowed || len(resp.Patches) == 0 {
 		t.Errorf("want an allowed patch, got %+v", resp)

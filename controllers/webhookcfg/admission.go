@@ -24,6 +24,11 @@ var (
 		Help:    "Time the pod webhook's handler takes for one admission request (lookup, mutation and patch).",
 		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16), // 50µs to about 1.6s
 	})
+	// liveReads counts admissions that read the namespace's Services live.
+	liveReads = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lbgate_webhook_live_reads_total",
+		Help: "Pod admissions that read the namespace's Services from the apiserver because no cached Service selected the pod.",
+	})
 	// liveReadFailures counts admissions that decided from the cache because
 	// the live read of the namespace's Services failed or timed out.
 	liveReadFailures = prometheus.NewCounter(prometheus.CounterOpts{
@@ -32,7 +37,7 @@ var (
 	})
 )
 
-func init() { metrics.Registry.MustRegister(admissions, handleSeconds, liveReadFailures) }
+func init() { metrics.Registry.MustRegister(admissions, handleSeconds, liveReads, liveReadFailures) }
 
 // timedHandler records how long the handler takes.
 type timedHandler struct{ admission.Handler }

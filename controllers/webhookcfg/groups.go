@@ -32,15 +32,33 @@ const DefaultLiveReadTimeout = time.Second
 // what gates the pods of a Service and a Deployment applied together (one
 // manifest, Helm, Argo CD), whose first pods are created before the group.
 //
-// Services are read live (Live, the manager's APIReader): one LIST of the
-// pod's namespace per admission. The informer cache can lag the apiserver by
-// an unknown time and nothing in an admission request says how far, so there
-// is no cheaper rule that still sees a Service created milliseconds before
-// the pod; the LIST is a consistent read that the apiserver serves from its
-// watch cache, bounded by LiveReadTimeout, after which (or on any error) the
-// cached Services are used. BackendGroups (hand-made ones, the Accepted
-// condition and the target conflict check) come from the cache: a group the
-// cache does not have yet is predicted from its Service's annotations.
+// Everything is read from the informer cache, except in one case: when no
+// Service of the cache selects the pod, the namespace's Services are read
+// live (Live, the manager's APIReader) and the decision is made on those. The
+// rule, and why it is sound and cheap:
+//
+//   - The cache can lag the apiserver by an unknown time, and nothing in an
+//     admission request says how far; a Service created just before the pod
+//     may be missing from it. A pod whose Service is missing looks, in the
+//     cache, like a pod that no Service selects: that is the only case in
+//     which the live read can find a gate the cache does not give.
+//   - A consistent LIST is not free: the apiserver serves it from its watch
+//     cache once that has caught up with etcd, which on a quiet apiserver
+//     takes up to ~100 ms (it waits for etcd's progress notification). So it
+//     is done only in that case: pods behind a Service the cache knows (every
+//     rollout of an existing app) are answered from memory; pods that no
+//     Service selects (jobs, workers) and pods of a brand-new Service pay one
+//     LIST, bounded by LiveReadTimeout, after which (or on any error) the
+//     cached Services are used.
+//   - What it does not cover: a pod that a cached Service selects, admitted
+//     while a second Service selecting it is created or opted in within the
+//     cache's lag. That pod keeps the gate of the first group (it is not Ready
+//     before that load balancer checked it); the second group counts it as a
+//     pod without its gate and warns, as for a pod created before opt-in.
+//
+// BackendGroups (hand-made ones, the Accepted condition and the target
+// conflict check) always come from the cache: a group the cache does not have
+// yet is predicted from its Service's annotations.
 type CachedGroups struct {
 	// Reader must be cache-backed (the manager's client).
 	Reader client.Reader
@@ -57,13 +75,13 @@ var _ webhook.GroupLister = CachedGroups{}
 
 // GroupsFor returns the groups whose gate a new pod of namespace gets when
 // their selector picks it (see admissionGroups).
-func (g CachedGroups) GroupsFor(ctx context.Context, namespace string) ([]webhook.Group, error) {
-	services, err := g.services(ctx, namespace)
-	if err != nil {
-		return nil, err
+func (g CachedGroups) GroupsFor(ctx context.Context, namespace string, podLabels map[string]string) ([]webhook.Group, error) {
+	services := &corev1.ServiceList{}
+	// Read only: the cached objects are not copied.
+	if err := g.Reader.List(ctx, services, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing Services: %w", err)
 	}
 	all := &v1alpha1.BackendGroupList{}
-	// Read only: the cached objects are not copied.
 	if err := g.Reader.List(ctx, all, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing BackendGroups: %w", err)
 	}
@@ -71,31 +89,47 @@ func (g CachedGroups) GroupsFor(ctx context.Context, namespace string) ([]webhoo
 	if g.now != nil {
 		now = g.now
 	}
-	return admissionGroups(namespace, services, all.Items, now()), nil
+	items := services.Items
+	if g.Live != nil && mayMissAService(items, podLabels) {
+		if live, ok := g.liveServices(ctx, namespace); ok {
+			items = live
+		}
+	}
+	return admissionGroups(namespace, items, all.Items, now()), nil
 }
 
-// services lists the namespace's Services, live when it can, else from the cache.
-func (g CachedGroups) services(ctx context.Context, namespace string) ([]corev1.Service, error) {
-	if g.Live != nil {
-		timeout := g.LiveReadTimeout
-		if timeout <= 0 {
-			timeout = DefaultLiveReadTimeout
+// mayMissAService reports whether the cache's view could lack a Service that
+// selects the pod: no Service it has selects it (a pod without labels cannot
+// be selected by any Service).
+func mayMissAService(cached []corev1.Service, podLabels map[string]string) bool {
+	if len(podLabels) == 0 {
+		return false
+	}
+	for i := range cached {
+		if (webhook.Group{Selector: cached[i].Spec.Selector}).Selects(podLabels) {
+			return false
 		}
-		liveCtx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		list := &corev1.ServiceList{}
-		err := g.Live.List(liveCtx, list, client.InNamespace(namespace))
-		if err == nil {
-			return list.Items, nil
-		}
+	}
+	return true
+}
+
+// liveServices lists the namespace's Services from the apiserver; ok is false
+// when that failed or took longer than LiveReadTimeout.
+func (g CachedGroups) liveServices(ctx context.Context, namespace string) ([]corev1.Service, bool) {
+	timeout := g.LiveReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultLiveReadTimeout
+	}
+	liveCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	list := &corev1.ServiceList{}
+	liveReads.Inc()
+	if err := g.Live.List(liveCtx, list, client.InNamespace(namespace)); err != nil {
 		liveReadFailures.Inc()
 		log.FromContext(ctx).Info("live read of Services failed; deciding from the cache", "namespace", namespace, "error", err.Error())
+		return nil, false
 	}
-	list := &corev1.ServiceList{}
-	if err := g.Reader.List(ctx, list, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing Services: %w", err)
-	}
-	return list.Items, nil
+	return list.Items, true
 }
 
 // admissionGroups is the pure decision behind GroupsFor: the groups of

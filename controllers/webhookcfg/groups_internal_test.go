@@ -1,14 +1,21 @@
 package webhookcfg
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/webhook"
@@ -165,6 +172,70 @@ func TestAdmissionGroups(t *testing.T) {
 			got := admissionGroups("shop", tt.services, tt.groups, now)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("admissionGroups =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// countingReader counts List calls on a reader.
+type countingReader struct {
+	client.Reader
+	lists int
+}
+
+func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.lists++
+	return c.Reader.List(ctx, list, opts...)
+}
+
+// TestGroupsForLiveRead: the cache is read first; the namespace's Services
+// are read live only when no cached Service selects the pod, which is how a
+// pod whose Service the cache has not seen yet looks.
+func TestGroupsForLiveRead(t *testing.T) {
+	old, web := svc("old"), svc("web")
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(old.DeepCopy()).Build() // lags: no "web" yet
+	tests := []struct {
+		name      string
+		labels    map[string]string
+		liveErr   bool
+		wantGates []string
+		wantLive  int
+	}{
+		{name: "pod of a Service the cache knows: no live read", labels: map[string]string{"app": "old"}, wantGates: []string{"old"}},
+		{name: "pod of a Service the cache lacks: read live", labels: map[string]string{"app": "web"}, wantGates: []string{"web"}, wantLive: 1},
+		{name: "pod no Service selects: read live, nothing found", labels: map[string]string{"app": "batch"}, wantLive: 1},
+		{name: "pod without labels: no Service can select it", labels: nil},
+		{name: "live read fails: decided from the cache", labels: map[string]string{"app": "web"}, liveErr: true, wantLive: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(old.DeepCopy(), web.DeepCopy())
+			if tt.liveErr {
+				b = b.WithInterceptorFuncs(interceptor.Funcs{List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+					return errors.New("apiserver unavailable")
+				}})
+			}
+			live := &countingReader{Reader: b.Build()}
+			g := CachedGroups{Reader: cache, Live: live, now: func() time.Time { return now }}
+			groups, err := g.GroupsFor(context.Background(), "shop", tt.labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, gr := range groups {
+				if gr.Selects(tt.labels) {
+					got = append(got, gr.Name)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.wantGates) || live.lists != tt.wantLive {
+				t.Errorf("gates %v with %d live reads, want %v with %d", got, live.lists, tt.wantGates, tt.wantLive)
 			}
 		})
 	}

@@ -25,7 +25,7 @@ func BenchmarkWebhookServeHTTP(b *testing.B) {
 		groups = append(groups, podwebhook.Group{Name: app, Selector: map[string]string{"app": app}})
 	}
 	hook := &admission.Webhook{Handler: &podwebhook.Handler{
-		Groups: podwebhook.GroupListerFunc(func(context.Context, string) ([]podwebhook.Group, error) { return groups, nil }),
+		Groups: podwebhook.GroupListerFunc(func(context.Context, string, map[string]string) ([]podwebhook.Group, error) { return groups, nil }),
 	}}
 	pod, err := json.Marshal(newPod("bench", map[string]string{"app": "web"}))
 	if err != nil {
