@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/e2e/kubelet"
+	"github.com/lbgate/lbgate/internal/testbuild"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -45,16 +47,10 @@ func (t *testNS) service(name string, annotations map[string]string) *corev1.Ser
 		v1alpha1.AnnotationLoadBalancer:        t.target,
 		v1alpha1.AnnotationDeregistrationDelay: "1s",
 	}
-	for k, v := range annotations {
-		ann[k] = v
-	}
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: name, Annotations: ann},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-		},
-	}
+	maps.Copy(ann, annotations)
+	return testbuild.Service(name, testbuild.Namespace(t.name), testbuild.Annotations(ann),
+		testbuild.Selector(map[string]string{"app": name}),
+		testbuild.Ports(testbuild.ServicePort("http", 80, intstr.FromString("http"), "")))
 }
 
 // createService creates an opted-in Service and waits for its BackendGroup.
@@ -67,22 +63,19 @@ func (t *testNS) createService(ctx context.Context, name string, annotations map
 	return svc
 }
 
-// pod returns a pod for app with the gate of group bg and a container port "http" 8080.
+// pod returns a pod for app on node-1 with the gate of group bg (none when
+// bg is empty) and a container port "http" 8080.
 func (t *testNS) pod(name, app, bg string) *corev1.Pod {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: name, Labels: map[string]string{"app": app}},
-		Spec: corev1.PodSpec{
-			NodeName: "node-1",
-			Containers: []corev1.Container{{
-				Name: "app", Image: "example/app:v1",
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-			}},
-		},
+	opts := []testbuild.PodOption{
+		testbuild.Namespace(t.name),
+		testbuild.Labels(map[string]string{"app": app}),
+		testbuild.NodeName("node-1"),
+		testbuild.Containers(testbuild.Container("app", "example/app:v1", testbuild.ContainerPort("http", 8080, ""))),
 	}
 	if bg != "" {
-		pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType(bg))}}
+		opts = append(opts, testbuild.ReadinessGates(v1alpha1.GateConditionType(bg)))
 	}
-	return pod
+	return testbuild.Pod(name, opts...)
 }
 
 // runPod creates a pod for app gated by group app and has the kubelet stub run it with ready containers.

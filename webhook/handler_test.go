@@ -21,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/lbgate/lbgate/internal/testbuild"
 )
 
 // fakeLister serves fixed groups per namespace and records its calls.
@@ -121,7 +123,7 @@ func shopLister() *fakeLister {
 func TestHandlerPatchesMatchingPod(t *testing.T) {
 	lister := shopLister()
 	h, rec := newHandler(lister)
-	raw := mustJSON(t, newPod(postStart(1)))
+	raw := mustJSON(t, newPod(testbuild.PostStartExec(1, "warm")))
 	req := createRequest("shop", raw)
 
 	resp := h.Handle(context.Background(), req)
@@ -185,7 +187,7 @@ func TestHandlerPatchTouchesOnlyWhatItAdds(t *testing.T) {
 }
 
 func TestHandlerAdmitsWithoutPatch(t *testing.T) {
-	podRaw := func(opts ...podOpt) []byte { return mustJSON(t, newPod(opts...)) }
+	podRaw := func(opts ...testbuild.PodOption) []byte { return mustJSON(t, newPod(opts...)) }
 	update := createRequest("shop", podRaw())
 	update.Operation = admissionv1.Update
 	status := createRequest("shop", podRaw())
@@ -202,11 +204,11 @@ func TestHandlerAdmitsWithoutPatch(t *testing.T) {
 		warning    string // substring of the one warning, "" for none
 		outcomeErr string
 	}{
-		{name: "no group matches", req: createRequest("shop", podRaw(labels("app", "other"))), lookedUp: true},
+		{name: "no group matches", req: createRequest("shop", podRaw(testbuild.Labels(map[string]string{"app": "other"}))), lookedUp: true},
 		{name: "no groups in namespace", req: createRequest("empty", podRaw()), lookedUp: true},
-		{name: "hostNetwork pod", req: createRequest("shop", podRaw(hostNetwork)), lookedUp: true, skipped: SkipHostNetwork},
+		{name: "hostNetwork pod", req: createRequest("shop", podRaw(testbuild.HostNetwork())), lookedUp: true, skipped: SkipHostNetwork},
 		{name: "mirror pod", req: createRequest("shop", podRaw(mirror)), lookedUp: true, skipped: SkipMirrorPod},
-		{name: "operator pod", req: createRequest("shop", podRaw(labels("app", "web", "app.kubernetes.io/name", "lbgate"))), lookedUp: true, skipped: SkipOperatorPod},
+		{name: "operator pod", req: createRequest("shop", podRaw(testbuild.Labels(map[string]string{"app": "web", "app.kubernetes.io/name": "lbgate"}))), lookedUp: true, skipped: SkipOperatorPod},
 		{name: "ignored namespace", req: createRequest("kube-system", podRaw()), skipped: SkipIgnoredNamespace},
 		{name: "operator namespace", req: createRequest("lbgate-system", podRaw()), skipped: SkipIgnoredNamespace},
 		{name: "update", req: update, skipped: SkipNotPodCreate},

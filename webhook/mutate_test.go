@@ -7,6 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/lbgate/lbgate/internal/testbuild"
 )
 
 const (
@@ -14,66 +16,19 @@ const (
 	gateAPI = "backend.lbgate.dev/api"
 )
 
-// podOpt changes a test pod.
-type podOpt func(*corev1.Pod)
-
-func newPod(opts ...podOpt) *corev1.Pod {
-	p := &corev1.Pod{}
-	p.Name, p.Namespace = "web-1", "shop"
-	p.Labels = map[string]string{"app": "web", "tier": "front"}
-	p.Spec.Containers = []corev1.Container{{Name: "app", Image: "app:1"}, {Name: "proxy", Image: "proxy:1"}}
-	for _, o := range opts {
-		o(p)
+// newPod is pod web-1 of namespace shop, labelled app=web and tier=front,
+// with the containers app and proxy; opts change it.
+func newPod(opts ...testbuild.PodOption) *corev1.Pod {
+	base := []testbuild.PodOption{
+		testbuild.Namespace("shop"),
+		testbuild.Labels(map[string]string{"app": "web", "tier": "front"}),
+		testbuild.Containers(testbuild.Container("app", "app:1"), testbuild.Container("proxy", "proxy:1")),
 	}
-	return p
+	return testbuild.Pod("web-1", append(base, opts...)...)
 }
 
-func labels(kv ...string) podOpt {
-	return func(p *corev1.Pod) {
-		p.Labels = map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			p.Labels[kv[i]] = kv[i+1]
-		}
-	}
-}
-
-func gates(types ...string) podOpt {
-	return func(p *corev1.Pod) {
-		for _, t := range types {
-			p.Spec.ReadinessGates = append(p.Spec.ReadinessGates, corev1.PodReadinessGate{ConditionType: corev1.PodConditionType(t)})
-		}
-	}
-}
-
-func hostNetwork(p *corev1.Pod) { p.Spec.HostNetwork = true }
-
-func mirror(p *corev1.Pod) {
-	p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "a1b2c3"}
-}
-
-func grace(s int64) podOpt {
-	return func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = &s }
-}
-
-func execPreStop(container int) podOpt {
-	return func(p *corev1.Pod) {
-		p.Spec.Containers[container].Lifecycle = &corev1.Lifecycle{
-			PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"drain"}}},
-		}
-	}
-}
-
-func postStart(container int) podOpt {
-	return func(p *corev1.Pod) {
-		p.Spec.Containers[container].Lifecycle = &corev1.Lifecycle{
-			PostStart: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"warm"}}},
-		}
-	}
-}
-
-func initContainer(p *corev1.Pod) {
-	p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "init:1"}}
-}
+// mirror marks a pod as the mirror of a static pod.
+var mirror = testbuild.Annotations(map[string]string{corev1.MirrorPodAnnotationKey: "a1b2c3"})
 
 var (
 	webGroup = Group{Name: "web", Selector: map[string]string{"app": "web"}}
@@ -107,43 +62,43 @@ func TestMutate(t *testing.T) {
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb}},
 		{name: "two matching groups, added in name order", pod: newPod(), groups: []Group{webGroup, apiGroup},
 			wantGates: []string{gateAPI, gateWeb}, wantMatched: []string{"api", "web"}, wantAdded: []string{gateAPI, gateWeb}},
-		{name: "selector value differs", pod: newPod(labels("app", "shop")), groups: []Group{webGroup},
+		{name: "selector value differs", pod: newPod(testbuild.Labels(map[string]string{"app": "shop"})), groups: []Group{webGroup},
 			wantMatched: []string{}},
-		{name: "selector needs every pair", pod: newPod(labels("app", "web")),
+		{name: "selector needs every pair", pod: newPod(testbuild.Labels(map[string]string{"app": "web"})),
 			groups:      []Group{{Name: "both", Selector: map[string]string{"app": "web", "tier": "front"}}},
 			wantMatched: []string{}},
-		{name: "pod without labels", pod: newPod(labels()), groups: []Group{webGroup}, wantMatched: []string{}},
+		{name: "pod without labels", pod: newPod(testbuild.Labels(map[string]string{})), groups: []Group{webGroup}, wantMatched: []string{}},
 		{name: "nil selector matches nothing", pod: newPod(), groups: []Group{{Name: "all"}}, wantMatched: []string{}},
 		{name: "empty selector matches nothing", pod: newPod(), groups: []Group{{Name: "all", Selector: map[string]string{}}}, wantMatched: []string{}},
 		{name: "group without a name is ignored", pod: newPod(), groups: []Group{{Selector: map[string]string{"app": "web"}}}, wantMatched: []string{}},
-		{name: "existing gates kept, ours after them", pod: newPod(gates("example.com/warm", "backend.lbgate.dev/old")), groups: []Group{webGroup},
+		{name: "existing gates kept, ours after them", pod: newPod(testbuild.ReadinessGates("example.com/warm", "backend.lbgate.dev/old")), groups: []Group{webGroup},
 			wantGates: []string{"example.com/warm", "backend.lbgate.dev/old", gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb}},
-		{name: "gate already present is not added twice", pod: newPod(gates(gateWeb)), groups: []Group{webGroup, apiGroup},
+		{name: "gate already present is not added twice", pod: newPod(testbuild.ReadinessGates(gateWeb)), groups: []Group{webGroup, apiGroup},
 			wantGates: []string{gateWeb, gateAPI}, wantMatched: []string{"api", "web"}, wantAdded: []string{gateAPI}, wantPresent: []string{gateWeb}},
 		{name: "same group listed twice", pod: newPod(), groups: []Group{webGroup, webGroup},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb}},
-		{name: "hostNetwork pod", pod: newPod(hostNetwork), groups: []Group{withDelay(webGroup, 10*time.Second)},
+		{name: "hostNetwork pod", pod: newPod(testbuild.HostNetwork()), groups: []Group{withDelay(webGroup, 10*time.Second)},
 			wantSkipped: SkipHostNetwork, wantMatched: []string{"web"}},
 		{name: "mirror pod", pod: newPod(mirror), groups: []Group{webGroup},
 			wantSkipped: SkipMirrorPod, wantMatched: []string{"web"}},
-		{name: "operator's own pod", pod: newPod(labels("app", "web", "app.kubernetes.io/name", "lbgate")), groups: []Group{webGroup}, opts: operator,
+		{name: "operator's own pod", pod: newPod(testbuild.Labels(map[string]string{"app": "web", "app.kubernetes.io/name": "lbgate"})), groups: []Group{webGroup}, opts: operator,
 			wantSkipped: SkipOperatorPod, wantMatched: []string{"web"}},
-		{name: "operator label with another value", pod: newPod(labels("app", "web", "app.kubernetes.io/name", "shop")), groups: []Group{webGroup}, opts: operator,
+		{name: "operator label with another value", pod: newPod(testbuild.Labels(map[string]string{"app": "web", "app.kubernetes.io/name": "shop"})), groups: []Group{webGroup}, opts: operator,
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb}},
-		{name: "no operator selector skips nobody", pod: newPod(labels("app", "web", "app.kubernetes.io/name", "lbgate")), groups: []Group{webGroup},
+		{name: "no operator selector skips nobody", pod: newPod(testbuild.Labels(map[string]string{"app": "web", "app.kubernetes.io/name": "lbgate"})), groups: []Group{webGroup},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb}},
 
 		// preStop sleeps.
-		{name: "prestop on every container", pod: newPod(initContainer), groups: []Group{withDelay(webGroup, 10*time.Second)},
+		{name: "prestop on every container", pod: newPod(testbuild.InitContainers(testbuild.Container("init", "init:1"))), groups: []Group{withDelay(webGroup, 10*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 10, "proxy": 10},
 			wantPSAdded: []PreStopAdded{{"app", 10, 10}, {"proxy", 10, 10}}},
-		{name: "container with its own preStop keeps it", pod: newPod(execPreStop(0)), groups: []Group{withDelay(webGroup, 10*time.Second)},
+		{name: "container with its own preStop keeps it", pod: newPod(testbuild.PreStopExec(0, "drain")), groups: []Group{withDelay(webGroup, 10*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:     map[string]int64{"proxy": 10},
 			wantPSAdded:   []PreStopAdded{{"proxy", 10, 10}},
 			wantPSSkipped: []PreStopSkipped{{"app", PreStopHookPresent}}},
-		{name: "postStart kept beside the added preStop", pod: newPod(postStart(1)), groups: []Group{withDelay(webGroup, 3*time.Second)},
+		{name: "postStart kept beside the added preStop", pod: newPod(testbuild.PostStartExec(1, "warm")), groups: []Group{withDelay(webGroup, 3*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 3, "proxy": 3},
 			wantPSAdded: []PreStopAdded{{"app", 3, 3}, {"proxy", 3, 3}}},
@@ -151,12 +106,12 @@ func TestMutate(t *testing.T) {
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 25, "proxy": 25},
 			wantPSAdded: []PreStopAdded{{"app", 25, 40}, {"proxy", 25, 40}}},
-		{name: "capped by a custom grace period and margin", pod: newPod(grace(60)), groups: []Group{withDelay(webGroup, 90*time.Second)},
+		{name: "capped by a custom grace period and margin", pod: newPod(testbuild.TerminationGrace(60)), groups: []Group{withDelay(webGroup, 90*time.Second)},
 			opts:      Options{PreStopMargin: 15 * time.Second},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 45, "proxy": 45},
 			wantPSAdded: []PreStopAdded{{"app", 45, 90}, {"proxy", 45, 90}}},
-		{name: "exactly at the cap", pod: newPod(grace(20)), groups: []Group{withDelay(webGroup, 15*time.Second)},
+		{name: "exactly at the cap", pod: newPod(testbuild.TerminationGrace(20)), groups: []Group{withDelay(webGroup, 15*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 15, "proxy": 15},
 			wantPSAdded: []PreStopAdded{{"app", 15, 15}, {"proxy", 15, 15}}},
@@ -164,10 +119,10 @@ func TestMutate(t *testing.T) {
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 2, "proxy": 2},
 			wantPSAdded: []PreStopAdded{{"app", 2, 2}, {"proxy", 2, 2}}},
-		{name: "grace period leaves no room", pod: newPod(grace(5)), groups: []Group{withDelay(webGroup, 10*time.Second)},
+		{name: "grace period leaves no room", pod: newPod(testbuild.TerminationGrace(5)), groups: []Group{withDelay(webGroup, 10*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantPSSkipped: []PreStopSkipped{{"app", PreStopGraceTooShort}, {"proxy", PreStopGraceTooShort}}},
-		{name: "grace period zero", pod: newPod(grace(0)), groups: []Group{withDelay(webGroup, 10*time.Second)},
+		{name: "grace period zero", pod: newPod(testbuild.TerminationGrace(0)), groups: []Group{withDelay(webGroup, 10*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb},
 			wantPSSkipped: []PreStopSkipped{{"app", PreStopGraceTooShort}, {"proxy", PreStopGraceTooShort}}},
 		{name: "longest delay of the matching groups", pod: newPod(), groups: []Group{withDelay(webGroup, 5*time.Second), withDelay(apiGroup, 12*time.Second)},
@@ -177,7 +132,7 @@ func TestMutate(t *testing.T) {
 		{name: "delay of a group that does not match is ignored", pod: newPod(),
 			groups:    []Group{webGroup, {Name: "other", Selector: map[string]string{"app": "other"}, PreStopDelay: 10 * time.Second}},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantAdded: []string{gateWeb}},
-		{name: "prestop for a pod whose gate is already there", pod: newPod(gates(gateWeb)), groups: []Group{withDelay(webGroup, 4*time.Second)},
+		{name: "prestop for a pod whose gate is already there", pod: newPod(testbuild.ReadinessGates(gateWeb)), groups: []Group{withDelay(webGroup, 4*time.Second)},
 			wantGates: []string{gateWeb}, wantMatched: []string{"web"}, wantPresent: []string{gateWeb},
 			wantSleep:   map[string]int64{"app": 4, "proxy": 4},
 			wantPSAdded: []PreStopAdded{{"app", 4, 4}, {"proxy", 4, 4}}},
@@ -265,13 +220,13 @@ func checkSleeps(t *testing.T, before, after *corev1.Pod, want map[string]int64)
 }
 
 func TestResultString(t *testing.T) {
-	pod := newPod(execPreStop(0))
+	pod := newPod(testbuild.PreStopExec(0, "drain"))
 	res := Mutate(pod, []Group{withDelay(webGroup, 40*time.Second)}, Options{})
 	want := "matched [web], gates added [backend.lbgate.dev/web], preStop sleep 25s on proxy (capped from 40s), no preStop sleep on app (HookPresent)"
 	if got := res.String(); got != want {
 		t.Errorf("String() =\n%s\nwant\n%s", got, want)
 	}
-	skipped := Mutate(newPod(hostNetwork), []Group{webGroup}, Options{})
+	skipped := Mutate(newPod(testbuild.HostNetwork()), []Group{webGroup}, Options{})
 	if got := skipped.String(); got != "skipped (HostNetwork), matched [web]" {
 		t.Errorf("String() = %s", got)
 	}

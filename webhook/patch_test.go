@@ -7,6 +7,8 @@ import (
 	"time"
 
 	jsonpatch "gomodules.xyz/jsonpatch/v2"
+
+	"github.com/lbgate/lbgate/internal/testbuild"
 )
 
 func TestObjectPrefix(t *testing.T) {
@@ -49,7 +51,7 @@ func TestSortPatchKeepsArrayOrder(t *testing.T) {
 func TestHandlerPatchIsDeterministic(t *testing.T) {
 	lister := &fakeLister{groups: map[string][]Group{"shop": {webGroup, withDelay(apiGroup, 8*time.Second)}}}
 	h, _ := newHandler(lister)
-	raw := mustJSON(t, newPod(gates("example.com/warm")))
+	raw := mustJSON(t, newPod(testbuild.ReadinessGates("example.com/warm")))
 	first := h.Handle(context.Background(), createRequest("shop", raw)).Patches
 	if len(first) < 2 {
 		t.Fatalf("want several operations, got %v", first)

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/internal/testbuild"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -30,14 +31,9 @@ func owRetired(at time.Time) func(*v1alpha1.BackendRecord) {
 	return func(r *v1alpha1.BackendRecord) { t := metav1.NewTime(at); r.RetiredAt = &t }
 }
 
-func owGateTrue() pfOpt {
-	return func(p *corev1.Pod) {
-		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodConditionType(v1alpha1.GateConditionType("web")), Status: corev1.ConditionTrue})
-	}
-}
-
-func owLabels(app string) pfOpt {
-	return func(p *corev1.Pod) { p.Labels = map[string]string{"app": app} }
+// owGateTrue gives the pod the gate of group web, True.
+func owGateTrue() testbuild.PodOption {
+	return testbuild.Condition(corev1.PodConditionType(v1alpha1.GateConditionType("web")), corev1.ConditionTrue)
 }
 
 // TestBuildPlanOwnership: the planner decides from whose each backend is
@@ -46,7 +42,7 @@ func TestBuildPlanOwnership(t *testing.T) {
 	healthy, initial, draining := providers.HealthHealthy, providers.HealthInitial, providers.HealthDraining
 	dueIn := func(d time.Duration) time.Time { return pfNow.Add(d) }
 	old := pfPod("old", "10.0.0.1", pfCreated(-time.Hour))
-	blue := pfPod("blue", "10.0.1.1", owLabels("blue"), owGateTrue())
+	blue := pfPod("blue", "10.0.1.1", testbuild.Labels(map[string]string{"app": "blue"}), owGateTrue())
 	tests := []struct {
 		name       string
 		pods       []*corev1.Pod
@@ -84,7 +80,7 @@ func TestBuildPlanOwnership(t *testing.T) {
 		{
 			name: "bug 1: a new pod on the IP of a pod still draining takes the backend over with a fresh check",
 			pods: []*corev1.Pod{
-				pfPod("old", "10.0.0.1", pfCreated(-time.Hour), pfDeleting(pfNow, 30)),
+				pfPod("old", "10.0.0.1", pfCreated(-time.Hour), testbuild.Deleting(pfNow, 30)),
 				pfPod("new", "10.0.0.1"),
 			},
 			registered: []pfB{{target: "tg-a", addr: "10.0.0.1:8080", health: draining}},

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/internal/testbuild"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -26,94 +27,37 @@ var (
 	pfBorn = pfNow.Add(-time.Hour)
 )
 
-type pfOpt func(*corev1.Pod)
-
-// pfPod is a running pod with ContainersReady=True and one container "app"
-// declaring the TCP ports http=8080 and metrics=9100.
-func pfPod(name, ip string, opts ...pfOpt) *corev1.Pod {
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(pfBorn)},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "app",
-			Ports: []corev1.ContainerPort{
-				{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
-				{Name: "metrics", ContainerPort: 9100, Protocol: corev1.ProtocolTCP},
-			},
-		}}},
-		Status: corev1.PodStatus{
-			Phase:      corev1.PodRunning,
-			PodIP:      ip,
-			Conditions: []corev1.PodCondition{{Type: corev1.ContainersReady, Status: corev1.ConditionTrue}},
-		},
+// pfPod is a running pod of namespace ns with UID uid-<name>, born at pfBorn,
+// ContainersReady=True and one container "app" declaring the TCP ports
+// http=8080 and metrics=9100; ip, when set, is its one pod IP.
+func pfPod(name, ip string, opts ...testbuild.PodOption) *corev1.Pod {
+	base := []testbuild.PodOption{
+		testbuild.Namespace("ns"),
+		testbuild.UID("uid-" + name),
+		testbuild.Created(pfBorn),
+		testbuild.Containers(testbuild.Container("app", "",
+			testbuild.ContainerPort("http", 8080, corev1.ProtocolTCP),
+			testbuild.ContainerPort("metrics", 9100, corev1.ProtocolTCP))),
+		testbuild.Phase(corev1.PodRunning),
+		testbuild.Condition(corev1.ContainersReady, corev1.ConditionTrue),
 	}
 	if ip != "" {
-		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+		base = append(base, testbuild.IPs(ip))
 	}
-	for _, o := range opts {
-		o(p)
-	}
-	return p
+	return testbuild.Pod(name, append(base, opts...)...)
 }
 
 // pfCreated sets the creation time to pfBorn + d.
-func pfCreated(d time.Duration) pfOpt {
-	return func(p *corev1.Pod) { p.CreationTimestamp = metav1.NewTime(pfBorn.Add(d)) }
+func pfCreated(d time.Duration) testbuild.PodOption { return testbuild.Created(pfBorn.Add(d)) }
+
+// pfUnready turns ContainersReady False.
+func pfUnready() testbuild.PodOption {
+	return testbuild.Condition(corev1.ContainersReady, corev1.ConditionFalse)
 }
 
-func pfUnready() pfOpt {
-	return func(p *corev1.Pod) { p.Status.Conditions[0].Status = corev1.ConditionFalse }
-}
-
-func pfNoConditions() pfOpt { return func(p *corev1.Pod) { p.Status.Conditions = nil } }
-
-func pfHostNetwork() pfOpt { return func(p *corev1.Pod) { p.Spec.HostNetwork = true } }
-
-func pfPhase(ph corev1.PodPhase) pfOpt { return func(p *corev1.Pod) { p.Status.Phase = ph } }
-
-// pfDeleting sets deletionTimestamp and, when grace >= 0, deletionGracePeriodSeconds.
-func pfDeleting(at time.Time, grace int64) pfOpt {
-	return func(p *corev1.Pod) {
-		ts := metav1.NewTime(at)
-		p.DeletionTimestamp = &ts
-		if grace >= 0 {
-			p.DeletionGracePeriodSeconds = &grace
-		}
-	}
-}
-
-func pfPodIPs(ips ...string) pfOpt {
-	return func(p *corev1.Pod) {
-		p.Status.PodIPs = nil
-		for _, ip := range ips {
-			p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
-		}
-	}
-}
-
-func pfContainers(cs ...corev1.Container) pfOpt {
-	return func(p *corev1.Pod) { p.Spec.Containers = cs }
-}
-
-func pfInitContainers(cs ...corev1.Container) pfOpt {
-	return func(p *corev1.Pod) { p.Spec.InitContainers = cs }
-}
-
-// pfCtr is a container with named ports given as name, number, protocol triples.
-func pfCtr(name string, ports ...corev1.ContainerPort) corev1.Container {
-	return corev1.Container{Name: name, Ports: ports}
-}
-
-func pfSidecar(name string, ports ...corev1.ContainerPort) corev1.Container {
-	always := corev1.ContainerRestartPolicyAlways
-	return corev1.Container{Name: name, Ports: ports, RestartPolicy: &always}
-}
-
-func pfCPort(name string, port int32, proto corev1.Protocol) corev1.ContainerPort {
-	return corev1.ContainerPort{Name: name, ContainerPort: port, Protocol: proto}
-}
-
+// pfSP is Service port p<port> to target.
 func pfSP(port int32, target intstr.IntOrString, proto corev1.Protocol) corev1.ServicePort {
-	return corev1.ServicePort{Name: fmt.Sprintf("p%d", port), Port: port, TargetPort: target, Protocol: proto}
+	return testbuild.ServicePort(fmt.Sprintf("p%d", port), port, target, proto)
 }
 
 // pfSvc is Service "web"; without ports it has 80 -> "http" and 9090 -> "metrics" (TCP).
@@ -124,10 +68,7 @@ func pfSvc(ports ...corev1.ServicePort) *corev1.Service {
 			pfSP(9090, intstr.FromString("metrics"), corev1.ProtocolTCP),
 		}
 	}
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"},
-		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: ports},
-	}
+	return testbuild.Service("web", testbuild.Namespace("ns"), testbuild.Selector(map[string]string{"app": "web"}), testbuild.Ports(ports...))
 }
 
 func pfBind(port int32, target string) v1alpha1.PortBinding {
@@ -322,13 +263,13 @@ func TestBuildPlanClassify(t *testing.T) {
 		},
 		{
 			name:   "hostNetwork pod is never bound",
-			in:     pfInput(pfPod("a", "10.0.0.1", pfHostNetwork())),
+			in:     pfInput(pfPod("a", "10.0.0.1", testbuild.HostNetwork())),
 			state:  StateHostNetwork,
 			detail: "hostNetwork pods are never bound to the load balancer",
 		},
 		{
 			name:   "hostNetwork wins over terminating",
-			in:     pfInput(pfPod("a", "10.0.0.1", pfHostNetwork(), pfDeleting(pfNow, 30))),
+			in:     pfInput(pfPod("a", "10.0.0.1", testbuild.HostNetwork(), testbuild.Deleting(pfNow, 30))),
 			state:  StateHostNetwork,
 			detail: "hostNetwork pods are never bound to the load balancer",
 		},
@@ -340,42 +281,42 @@ func TestBuildPlanClassify(t *testing.T) {
 		},
 		{
 			name:     "terminating pod is leaving",
-			in:       pfInput(pfPod("a", "10.0.0.1", pfDeleting(pfNow.Add(30*time.Second), 30))),
+			in:       pfInput(pfPod("a", "10.0.0.1", testbuild.Deleting(pfNow.Add(30*time.Second), 30))),
 			state:    StateLeaving,
 			backends: []string{"tg-a 10.0.0.1:8080"},
 			detail:   "pod is leaving",
 		},
 		{
 			name:     "terminating pod with unready containers is leaving",
-			in:       pfInput(pfPod("a", "10.0.0.1", pfUnready(), pfDeleting(pfNow.Add(30*time.Second), 30))),
+			in:       pfInput(pfPod("a", "10.0.0.1", pfUnready(), testbuild.Deleting(pfNow.Add(30*time.Second), 30))),
 			state:    StateLeaving,
 			backends: []string{"tg-a 10.0.0.1:8080"},
 			detail:   "pod is leaving",
 		},
 		{
 			name:     "Succeeded pod is leaving",
-			in:       pfInput(pfPod("a", "10.0.0.1", pfPhase(corev1.PodSucceeded))),
+			in:       pfInput(pfPod("a", "10.0.0.1", testbuild.Phase(corev1.PodSucceeded))),
 			state:    StateLeaving,
 			backends: []string{"tg-a 10.0.0.1:8080"},
 			detail:   "pod is leaving",
 		},
 		{
 			name:     "Failed pod is leaving",
-			in:       pfInput(pfPod("a", "10.0.0.1", pfPhase(corev1.PodFailed))),
+			in:       pfInput(pfPod("a", "10.0.0.1", testbuild.Phase(corev1.PodFailed))),
 			state:    StateLeaving,
 			backends: []string{"tg-a 10.0.0.1:8080"},
 			detail:   "pod is leaving",
 		},
 		{
 			name:   "terminating pod without IP is leaving with no backends",
-			in:     pfInput(pfPod("a", "", pfDeleting(pfNow, 30))),
+			in:     pfInput(pfPod("a", "", testbuild.Deleting(pfNow, 30))),
 			state:  StateLeaving,
 			detail: "pod is leaving",
 		},
 		{
 			name: "terminating pod whose IP left the mode ranges is found on the LB by its IP",
 			in: func() Input {
-				in := pfInput(pfPod("a", "192.168.0.1", pfDeleting(pfNow.Add(30*time.Second), 30)))
+				in := pfInput(pfPod("a", "192.168.0.1", testbuild.Deleting(pfNow.Add(30*time.Second), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "192.168.0.1:8080", health: providers.HealthHealthy})
 				return in
 			}(),
@@ -408,14 +349,14 @@ func TestBuildPlanClassify(t *testing.T) {
 		},
 		{
 			name:     "dual-stack: the second PodIPs entry matches the mode CIDRs",
-			in:       pfInput(pfPod("a", "192.168.0.1", pfPodIPs("192.168.0.1", "10.0.0.7"))),
+			in:       pfInput(pfPod("a", "192.168.0.1", testbuild.IPs("192.168.0.1", "10.0.0.7"))),
 			state:    StateBound,
 			backends: []string{"tg-a 10.0.0.7:8080"},
 		},
 		{
 			name: "dual-stack: IPv6 second address matches an IPv6 range",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfPodIPs("10.0.0.1", "fd00::7")))
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.IPs("10.0.0.1", "fd00::7")))
 				in.CIDRs = []netip.Prefix{netip.MustParsePrefix("fd00::/8")}
 				return in
 			}(),
@@ -424,7 +365,7 @@ func TestBuildPlanClassify(t *testing.T) {
 		},
 		{
 			name:   "dual-stack: no address matches",
-			in:     pfInput(pfPod("a", "192.168.0.1", pfPodIPs("192.168.0.1", "fd00::7"))),
+			in:     pfInput(pfPod("a", "192.168.0.1", testbuild.IPs("192.168.0.1", "fd00::7"))),
 			state:  StateModeMismatch,
 			detail: "pod IP 192.168.0.1 is not in the eni ranges [10.0.0.0/8]",
 		},
@@ -446,24 +387,24 @@ func TestBuildPlanClassify(t *testing.T) {
 		},
 		{
 			name: "named target port found in the second container",
-			in: pfInput(pfPod("a", "10.0.0.1", pfContainers(
-				pfCtr("log"),
-				pfCtr("app", pfCPort("http", 8081, tcp)),
+			in: pfInput(pfPod("a", "10.0.0.1", testbuild.Containers(
+				testbuild.Container("log", ""),
+				testbuild.Container("app", "", testbuild.ContainerPort("http", 8081, tcp)),
 			))),
 			state:    StateBound,
 			backends: []string{"tg-a 10.0.0.1:8081"},
 		},
 		{
 			name:   "named target port not found",
-			in:     pfInput(pfPod("a", "10.0.0.1", pfContainers(pfCtr("app", pfCPort("web", 8080, tcp))))),
+			in:     pfInput(pfPod("a", "10.0.0.1", testbuild.Containers(testbuild.Container("app", "", testbuild.ContainerPort("web", 8080, tcp))))),
 			state:  StatePortNotFound,
 			detail: `target port "http" (Service port 80) of the Service names no container port of the pod`,
 		},
 		{
 			name: "named target port found in a restartable init container (sidecar)",
 			in: pfInput(pfPod("a", "10.0.0.1",
-				pfInitContainers(pfSidecar("proxy", pfCPort("http", 15001, tcp))),
-				pfContainers(pfCtr("app")),
+				testbuild.InitContainers(testbuild.Sidecar(testbuild.Container("proxy", "", testbuild.ContainerPort("http", 15001, tcp)))),
+				testbuild.Containers(testbuild.Container("app", "")),
 			)),
 			state:    StateBound,
 			backends: []string{"tg-a 10.0.0.1:15001"},
@@ -471,8 +412,8 @@ func TestBuildPlanClassify(t *testing.T) {
 		{
 			name: "named target port only on a regular (non-restartable) init container is not found",
 			in: pfInput(pfPod("a", "10.0.0.1",
-				pfInitContainers(pfCtr("setup", pfCPort("http", 7000, tcp))),
-				pfContainers(pfCtr("app")),
+				testbuild.InitContainers(testbuild.Container("setup", "", testbuild.ContainerPort("http", 7000, tcp))),
+				testbuild.Containers(testbuild.Container("app", "")),
 			)),
 			state:  StatePortNotFound,
 			detail: `target port "http" (Service port 80) of the Service names no container port of the pod`,
@@ -481,11 +422,11 @@ func TestBuildPlanClassify(t *testing.T) {
 		{
 			name: "named target port: regular containers are searched before sidecars and plain init containers",
 			in: pfInput(pfPod("a", "10.0.0.1",
-				pfInitContainers(
-					pfCtr("setup", pfCPort("http", 7000, tcp)),
-					pfSidecar("proxy", pfCPort("http", 15001, tcp)),
+				testbuild.InitContainers(
+					testbuild.Container("setup", "", testbuild.ContainerPort("http", 7000, tcp)),
+					testbuild.Sidecar(testbuild.Container("proxy", "", testbuild.ContainerPort("http", 15001, tcp))),
 				),
-				pfContainers(pfCtr("app", pfCPort("http", 8080, tcp))),
+				testbuild.Containers(testbuild.Container("app", "", testbuild.ContainerPort("http", 8080, tcp))),
 			)),
 			state:    StateBound,
 			backends: []string{"tg-a 10.0.0.1:8080"},
@@ -534,9 +475,9 @@ func TestBuildPlanClassify(t *testing.T) {
 		{
 			name: "named port with the Service's protocol (UDP) is found",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfContainers(
-					pfCtr("app", pfCPort("http", 8080, tcp)),
-					pfCtr("dns", pfCPort("dns", 5354, udp)),
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.Containers(
+					testbuild.Container("app", "", testbuild.ContainerPort("http", 8080, tcp)),
+					testbuild.Container("dns", "", testbuild.ContainerPort("dns", 5354, udp)),
 				)))
 				in.Service = pfSvc(pfSP(53, intstr.FromString("dns"), udp))
 				in.Spec.Ports = []v1alpha1.PortBinding{pfBind(53, "tg-a")}
@@ -554,7 +495,7 @@ func TestBuildPlanClassify(t *testing.T) {
 		},
 		{
 			name:     "new pod without a ContainersReady condition waits",
-			in:       pfInput(pfPod("a", "10.0.0.1", pfNoConditions())),
+			in:       pfInput(pfPod("a", "10.0.0.1", testbuild.NoConditions())),
 			state:    StateWaitingContainers,
 			backends: []string{"tg-a 10.0.0.1:8080"},
 			detail:   "waiting for the pod's containers to be ready before registering",
@@ -670,7 +611,7 @@ func TestBuildPlan(t *testing.T) {
 			in: func() Input {
 				in := pfInput(
 					pfPod("a", "10.0.0.1", pfCreated(1*time.Minute)),
-					pfPod("old", "10.0.0.5", pfCreated(0), pfDeleting(pfNow.Add(20*time.Second), 30)),
+					pfPod("old", "10.0.0.5", pfCreated(0), testbuild.Deleting(pfNow.Add(20*time.Second), 30)),
 					pfPod("n", "10.0.0.6", pfCreated(2*time.Minute)),
 				)
 				in.Registered = pfRegistered(
@@ -692,7 +633,7 @@ func TestBuildPlan(t *testing.T) {
 			in: func() Input {
 				in := pfInput(
 					pfPod("a", "10.0.0.1", pfCreated(1*time.Minute)),
-					pfPod("old", "10.0.0.5", pfCreated(0), pfDeleting(pfNow.Add(20*time.Second), 30)),
+					pfPod("old", "10.0.0.5", pfCreated(0), testbuild.Deleting(pfNow.Add(20*time.Second), 30)),
 					pfPod("n", "10.0.0.6", pfCreated(2*time.Minute)),
 				)
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
@@ -856,7 +797,7 @@ func TestBuildPlan(t *testing.T) {
 			name: "drain: leaving pod not yet draining is drained; due = deletionTimestamp - grace + delay",
 			in: func() Input {
 				// since = now+25s-30s = now-5s; due = now+10s
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
 			}(),
@@ -869,7 +810,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "drain: already draining: nothing to do before due",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: draining})
 				return in
 			}(),
@@ -881,7 +822,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "drain: unhealthy leaving backend is drained too",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: providers.HealthUnhealthy})
 				return in
 			}(),
@@ -895,7 +836,7 @@ func TestBuildPlan(t *testing.T) {
 			name: "deregister: exactly at due",
 			in: func() Input {
 				// since = now+15s-30s = now-15s; due = now
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(15*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(15*time.Second), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: draining})
 				return in
 			}(),
@@ -907,7 +848,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "deregister: one nanosecond before due still drains",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(15*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(15*time.Second), 30)))
 				in.Now = pfNow.Add(-time.Nanosecond)
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: draining})
 				return in
@@ -920,7 +861,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "deregister: after due, even if never drained",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(-time.Minute), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(-time.Minute), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
 			}(),
@@ -933,7 +874,7 @@ func TestBuildPlan(t *testing.T) {
 			name: "timing: the spec's deregistration delay is used",
 			in: func() Input {
 				// since = now-30s; due = now+30s
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow, 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow, 30)))
 				in.Spec.DeregistrationDelay = &metav1.Duration{Duration: time.Minute}
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
@@ -947,7 +888,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "timing: deregistration delay 0 removes at once",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(30*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(30*time.Second), 30)))
 				in.Spec.DeregistrationDelay = &metav1.Duration{}
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
@@ -960,7 +901,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "timing: deletionGracePeriodSeconds 0",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(-5*time.Second), 0)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(-5*time.Second), 0)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
 			}(),
@@ -973,7 +914,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "timing: deletionGracePeriodSeconds unset counts as 30s",
 			in: func() Input {
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(20*time.Second), -1)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(20*time.Second), -1)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
 			}(),
@@ -987,7 +928,7 @@ func TestBuildPlan(t *testing.T) {
 			name: "timing: delete request in the future (clock skew) is not deregistered early",
 			in: func() Input {
 				// deletionTimestamp - grace = now+10s: not deregistered before now+25s.
-				in := pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(40*time.Second), 30)))
+				in := pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(40*time.Second), 30)))
 				in.Now = pfNow.Add(20 * time.Second)
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: draining})
 				return in
@@ -1001,8 +942,8 @@ func TestBuildPlan(t *testing.T) {
 			name: "timing: NextDeregistration is the earliest due",
 			in: func() Input {
 				in := pfInput(
-					pfPod("late", "10.0.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)),  // due now+10s
-					pfPod("early", "10.0.0.6", pfDeleting(pfNow.Add(20*time.Second), 30)), // due now+5s
+					pfPod("late", "10.0.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30)),  // due now+10s
+					pfPod("early", "10.0.0.6", testbuild.Deleting(pfNow.Add(20*time.Second), 30)), // due now+5s
 				)
 				in.Registered = pfRegistered(
 					pfB{target: "tg-a", addr: "10.0.0.6:8080", health: healthy},
@@ -1018,13 +959,13 @@ func TestBuildPlan(t *testing.T) {
 		},
 		{
 			name: "timing: a leaving pod not registered needs nothing and sets no NextDeregistration",
-			in:   pfInput(pfPod("old", "10.0.0.5", pfDeleting(pfNow.Add(25*time.Second), 30))),
+			in:   pfInput(pfPod("old", "10.0.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30))),
 			want: pfSummary{States: map[string]string{"old": "Leaving"}},
 		},
 		{
 			name: "finished: Succeeded pod is deregistered at once, without draining",
 			in: func() Input {
-				in := pfInput(pfPod("done", "10.0.0.5", pfPhase(corev1.PodSucceeded)))
+				in := pfInput(pfPod("done", "10.0.0.5", testbuild.Phase(corev1.PodSucceeded)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: healthy})
 				return in
 			}(),
@@ -1036,7 +977,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "finished: Failed pod is deregistered at once",
 			in: func() Input {
-				in := pfInput(pfPod("done", "10.0.0.5", pfPhase(corev1.PodFailed)))
+				in := pfInput(pfPod("done", "10.0.0.5", testbuild.Phase(corev1.PodFailed)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.5:8080", health: draining})
 				return in
 			}(),
@@ -1048,7 +989,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "leaving: pod whose IP left the mode ranges drains by its registered IP",
 			in: func() Input {
-				in := pfInput(pfPod("old", "192.168.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)))
+				in := pfInput(pfPod("old", "192.168.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30)))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "192.168.0.5:8080", health: healthy})
 				return in
 			}(),
@@ -1105,7 +1046,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "orphan: registered hostNetwork pod drains, then goes",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfHostNetwork()))
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.HostNetwork()))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
 				return in
 			}(),
@@ -1118,7 +1059,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "orphan: registered pod whose target port no longer resolves drains, then goes",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfContainers(pfCtr("app", pfCPort("web", 8080, corev1.ProtocolTCP)))))
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.Containers(testbuild.Container("app", "", testbuild.ContainerPort("web", 8080, corev1.ProtocolTCP)))))
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
 				return in
 			}(),
@@ -1154,7 +1095,7 @@ func TestBuildPlan(t *testing.T) {
 				// An evicted pod stays Failed with its old status.podIP; the CNI
 				// gives that IP to a new pod, which is bound and healthy.
 				in := pfInput(
-					pfPod("evicted", "10.0.0.1", pfCreated(0), pfPhase(corev1.PodFailed)),
+					pfPod("evicted", "10.0.0.1", pfCreated(0), testbuild.Phase(corev1.PodFailed)),
 					pfPod("new", "10.0.0.1", pfCreated(time.Minute)),
 				)
 				in.Registered = pfRegistered(pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy})
@@ -1240,7 +1181,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "multi-port: leaving pod drains on both targets",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfDeleting(pfNow.Add(25*time.Second), 30)))
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.Deleting(pfNow.Add(25*time.Second), 30)))
 				in.Spec.Ports = []v1alpha1.PortBinding{pfBind(80, "tg-a"), pfBind(9090, "tg-b")}
 				in.Registered = pfRegistered(
 					pfB{target: "tg-a", addr: "10.0.0.1:8080", health: healthy},
@@ -1257,7 +1198,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "multi-port: one target port missing makes the pod PortNotFound and binds nothing",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfContainers(pfCtr("app", pfCPort("http", 8080, corev1.ProtocolTCP)))))
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.Containers(testbuild.Container("app", "", testbuild.ContainerPort("http", 8080, corev1.ProtocolTCP)))))
 				in.Spec.Ports = []v1alpha1.PortBinding{pfBind(80, "tg-a"), pfBind(9090, "tg-b")}
 				return in
 			}(),
@@ -1269,7 +1210,7 @@ func TestBuildPlan(t *testing.T) {
 		{
 			name: "multi-port: every missing target port is named",
 			in: func() Input {
-				in := pfInput(pfPod("a", "10.0.0.1", pfContainers(pfCtr("app"))))
+				in := pfInput(pfPod("a", "10.0.0.1", testbuild.Containers(testbuild.Container("app", ""))))
 				in.Spec.Ports = []v1alpha1.PortBinding{pfBind(80, "tg-a"), pfBind(9090, "tg-b")}
 				return in
 			}(),
@@ -1319,8 +1260,8 @@ func TestBuildPlanOrder(t *testing.T) {
 			pfPod("e", "10.0.0.50", pfCreated(3*time.Minute)),
 			pfPod("b", "10.0.0.9", pfCreated(1*time.Minute)),
 			pfPod("a", "10.0.0.10", pfCreated(1*time.Minute)),
-			pfPod("d", "10.0.0.2", pfCreated(0), pfDeleting(pfNow.Add(25*time.Second), 30)),
-			pfPod("c", "10.0.0.3", pfCreated(0), pfDeleting(pfNow.Add(25*time.Second), 30)),
+			pfPod("d", "10.0.0.2", pfCreated(0), testbuild.Deleting(pfNow.Add(25*time.Second), 30)),
+			pfPod("c", "10.0.0.3", pfCreated(0), testbuild.Deleting(pfNow.Add(25*time.Second), 30)),
 			pfPod("f", "10.0.0.100", pfCreated(2*time.Minute)),
 		}
 	}
@@ -1396,7 +1337,7 @@ func TestBuildPlanOrder(t *testing.T) {
 	})
 	t.Run("leaving pod found by IP alone lists its backends in a stable order", func(t *testing.T) {
 
-		in := pfInput(pfPod("old", "192.168.0.5", pfDeleting(pfNow.Add(25*time.Second), 30)))
+		in := pfInput(pfPod("old", "192.168.0.5", testbuild.Deleting(pfNow.Add(25*time.Second), 30)))
 		in.Spec.Ports = []v1alpha1.PortBinding{pfBind(80, "tg-a"), pfBind(9090, "tg-b")}
 		in.Registered = pfRegistered(
 			pfB{target: "tg-a", addr: "192.168.0.5:8080", health: providers.HealthHealthy},

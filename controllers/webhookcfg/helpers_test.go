@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/certs"
 	"github.com/lbgate/lbgate/controllers/webhookcfg"
+	"github.com/lbgate/lbgate/internal/testbuild"
 )
 
 // newNamespace creates a namespace for one spec.
@@ -31,24 +33,25 @@ func newNamespace(ctx context.Context) string {
 	return ns.Name
 }
 
+// optedIn is an opted-in Service selecting app=<name> on target, with port
+// 80 to the pod port "http"; opts change it.
+func optedIn(ns, name, target string, annotations map[string]string, opts ...testbuild.ServiceOption) *corev1.Service {
+	ann := map[string]string{v1alpha1.AnnotationDirectAccess: "true", v1alpha1.AnnotationLoadBalancer: target}
+	maps.Copy(ann, annotations)
+	base := []testbuild.ServiceOption{
+		testbuild.Namespace(ns),
+		testbuild.Annotations(ann),
+		testbuild.Selector(map[string]string{"app": name}),
+		testbuild.Ports(testbuild.ServicePort("http", 80, intstr.FromString("http"), "")),
+	}
+	return testbuild.Service(name, append(base, opts...)...)
+}
+
 // createService creates an opted-in Service selecting selector and waits
 // until the webhook gates a pod it selects (the BackendGroup exists and the
 // webhook's cache has it).
 func createService(ctx context.Context, ns, name string, selector map[string]string, annotations map[string]string) {
-	ann := map[string]string{
-		v1alpha1.AnnotationDirectAccess: "true",
-		v1alpha1.AnnotationLoadBalancer: "be-" + ns + "-" + name,
-	}
-	for k, v := range annotations {
-		ann[k] = v
-	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann},
-		Spec: corev1.ServiceSpec{
-			Selector: selector,
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-		},
-	}
+	svc := optedIn(ns, name, "be-"+ns+"-"+name, annotations, testbuild.Selector(selector))
 	Expect(k8s.Create(ctx, svc)).To(Succeed())
 	Eventually(func() ([]string, error) {
 		pod, err := createPod(ctx, ns, selector, client.DryRunAll)
@@ -58,13 +61,8 @@ func createService(ctx context.Context, ns, name string, selector map[string]str
 
 // newPod returns a pod with the labels, a container port "http" and no node.
 func newPod(ns string, labels map[string]string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "p-", Labels: labels},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "app", Image: "example/app:v1",
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-		}}},
-	}
+	return testbuild.Pod("", testbuild.Namespace(ns), testbuild.GenerateName("p-"), testbuild.Labels(labels),
+		testbuild.Containers(testbuild.Container("app", "example/app:v1", testbuild.ContainerPort("http", 8080, ""))))
 }
 
 // createPod creates a pod (through the webhook) and returns it as admitted.

@@ -10,27 +10,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 )
-
-// optedIn is an opted-in Service selecting app=<name> on target.
-func optedIn(ns, name, target string, annotations map[string]string) *corev1.Service {
-	ann := map[string]string{v1alpha1.AnnotationDirectAccess: "true", v1alpha1.AnnotationLoadBalancer: target}
-	for k, v := range annotations {
-		ann[k] = v
-	}
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-		},
-	}
-}
 
 // accepted renders a group's Accepted condition as "Status/Reason" ("" when absent).
 func accepted(ctx context.Context, ns, name string) func() string {
