@@ -31,6 +31,7 @@ type Provider struct {
 	targets  map[string]map[netip.AddrPort]*providers.BackendStatus
 	calls    []Call
 	failures map[string][]error // method ("" = any) -> errors returned in order
+	cutOff   map[string]error   // target -> error every call on it returns
 	latency  time.Duration
 	autoHeal providers.Health // health given to new backends
 	autoAdd  bool             // unknown targets spring into existence
@@ -101,11 +102,23 @@ func (p *Provider) FailNext(method string, errs ...error) {
 	p.failures[method] = append(p.failures[method], errs...)
 }
 
-// ClearFailures drops every queued error.
+// CutOff makes every call on target return err, as a target behind a
+// broken link, until ClearFailures.
+func (p *Provider) CutOff(target string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cutOff == nil {
+		p.cutOff = map[string]error{}
+	}
+	p.cutOff[target] = err
+}
+
+// ClearFailures drops every queued error and every cut-off target.
 func (p *Provider) ClearFailures() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.failures = map[string][]error{}
+	p.cutOff = nil
 }
 
 // SetNewBackendHealth sets the health new backends start with (Initial by default).
@@ -304,6 +317,9 @@ func (p *Provider) begin(ctx context.Context, method, target string, addrs []net
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err, ok := p.cutOff[target]; ok {
+		return p.record(method, target, addrs, err)
+	}
 	for _, key := range []string{method, ""} {
 		if q := p.failures[key]; len(q) > 0 {
 			p.failures[key] = q[1:]

@@ -669,6 +669,29 @@ func TestRuleClearFailuresEmptiesEveryQueue(t *testing.T) {
 	}
 }
 
+func TestRuleCutOffFailsEveryCallOnThatTargetOnly(t *testing.T) {
+	t.Parallel()
+	p := New(providers.Limits{}, "be", "other")
+	mustRegister(t, p, "be", backends(5, 1))
+	cut := errors.New("link down")
+	p.CutOff("be", cut)
+	for _, m := range every {
+		for i := range 2 { // not used up, unlike FailNext
+			if err := m.call(t.Context(), p, "be", addrs(1)); err != cut {
+				t.Errorf("%s #%d on the cut-off target: %v, want the cut-off error", m.method, i+1, err)
+			}
+		}
+		if err := m.call(t.Context(), p, "other", addrs(1)); err != nil {
+			t.Errorf("%s on another target: %v, want nil", m.method, err)
+		}
+	}
+	assertBackends(t, p, "be", []providers.BackendStatus{status(1, 5, providers.HealthInitial, "")})
+	p.ClearFailures()
+	if _, err := p.List(t.Context(), "be"); err != nil {
+		t.Errorf("List after ClearFailures: %v, want nil", err)
+	}
+}
+
 func TestRuleFailedCallChangesNothing(t *testing.T) {
 	t.Parallel()
 	for _, m := range mutations {
