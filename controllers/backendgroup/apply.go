@@ -143,15 +143,16 @@ func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup,
 	return nil
 }
 
-// deregisterAll removes every backend from the given targets.
-// A target that no longer exists has nothing left to remove. Backends that
-// still hold sessions stay draining after Deregister: then it returns a
-// *StillDrainingError (read as a throttle, so the group comes back soon)
-// until they are idle or the deregistration delay is over, when they are
-// removed with their sessions (lbrestart_drain.go).
+// deregisterAll removes the group's backends from the given targets: every
+// backend there but those another group records as its own (a target passes
+// to the next group while this one is being removed, and that group's new
+// backends must stay). A target that no longer exists has nothing left to
+// remove. Backends that still hold sessions stay draining after Deregister:
+// then it returns a *StillDrainingError (read as a throttle, so the group
+// comes back soon) until they are idle or the deregistration delay is over,
+// when they are removed with their sessions (lbrestart_drain.go).
 func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGroup, targets []string, why string) error {
-	left := map[string]int{}
-	var deadline time.Time
+	onLB := map[string][]providers.BackendStatus{}
 	for _, target := range targets {
 		list, err := r.Provider.List(ctx, target)
 		if providers.IsNotFound(err) {
@@ -160,21 +161,40 @@ func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGrou
 		if err != nil {
 			return fmt.Errorf("listing target %s: %w", target, err)
 		}
-		if len(list) == 0 {
+		if len(list) > 0 {
+			onLB[target] = list
+		}
+	}
+	if len(onLB) == 0 {
+		return nil
+	}
+	// Read after listing: a group records a backend before it registers it
+	// (recordIntent), so every backend of another group listed above is
+	// in that group's records by now.
+	theirs, err := r.recordedByOthers(ctx, bg)
+	if err != nil {
+		return err
+	}
+	left := map[string]int{}
+	var deadline time.Time
+	for _, target := range targets {
+		var addrs []netip.AddrPort
+		for _, b := range onLB[target] {
+			if !theirs[TargetBackend{target, b.Addr}] {
+				addrs = append(addrs, b.Addr)
+			}
+		}
+		if len(addrs) == 0 {
 			continue
 		}
 		limits, err := r.Provider.Limits(ctx, target)
 		if err != nil {
 			return fmt.Errorf("reading limits of target %s: %w", target, err)
 		}
-		addrs := make([]netip.AddrPort, len(list))
-		for i, b := range list {
-			addrs[i] = b.Addr
-		}
 		if err := inBatches(addrs, limits.MaxBatch, func(b []netip.AddrPort) error { return r.Provider.Deregister(ctx, target, b) }); err != nil {
 			return fmt.Errorf("deregistering from target %s: %w", target, err)
 		}
-		draining, until, err := r.leftDraining(ctx, bg, target, limits.MaxBatch)
+		draining, until, err := r.leftDraining(ctx, bg, target, limits.MaxBatch, theirs)
 		if err != nil {
 			return err
 		}
@@ -186,6 +206,26 @@ func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGrou
 		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s: %s", summarize(addrs), target, why)
 	}
 	return r.stillDraining(bg, left, deadline)
+}
+
+// recordedByOthers reads, around the cache, the backends the other live
+// groups record as their own.
+func (r *Reconciler) recordedByOthers(ctx context.Context, bg *v1alpha1.BackendGroup) (map[TargetBackend]bool, error) {
+	all := &v1alpha1.BackendGroupList{}
+	if err := r.reader().List(ctx, all); err != nil {
+		return nil, fmt.Errorf("listing BackendGroups: %w", err)
+	}
+	out := map[TargetBackend]bool{}
+	for i := range all.Items {
+		other := &all.Items[i]
+		if other.UID == bg.UID || !other.DeletionTimestamp.IsZero() {
+			continue
+		}
+		for tb := range recordsOf(other) {
+			out[tb] = true
+		}
+	}
+	return out, nil
 }
 
 // inBatches calls fn on consecutive slices of items no longer than size (all at once when size <= 0).

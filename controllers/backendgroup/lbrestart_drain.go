@@ -95,15 +95,21 @@ func (r *Reconciler) drainDeadline(bg *v1alpha1.BackendGroup, target string) tim
 }
 
 // leftDraining lists the target again after Deregister. It returns the
-// backends still there; once the deregistration delay is over it removes
+// backends still there (but those of theirs, which belong to other groups); once the deregistration delay is over it removes
 // them with their sessions (when the provider can) and returns none.
-func (r *Reconciler) leftDraining(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int) ([]netip.AddrPort, time.Time, error) {
-	list, err := r.Provider.List(ctx, target)
+func (r *Reconciler) leftDraining(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int, theirs map[TargetBackend]bool) ([]netip.AddrPort, time.Time, error) {
+	all, err := r.Provider.List(ctx, target)
 	if providers.IsNotFound(err) {
 		return nil, time.Time{}, nil
 	}
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("listing target %s after deregistering: %w", target, err)
+	}
+	var list []providers.BackendStatus
+	for _, b := range all {
+		if !theirs[TargetBackend{target, b.Addr}] {
+			list = append(list, b)
+		}
 	}
 	if len(list) == 0 {
 		drainClock.Lock()
