@@ -140,7 +140,8 @@ func (r *Reconciler) serviceFound(key types.NamespacedName) {
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch;update
 
 // Reconcile brings one BackendGroup's load-balancer targets and pod gates in line with its pods.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// The status is written once, when the reconcile returns, whatever path it took.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	bg := &v1alpha1.BackendGroup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, bg); err != nil {
 		if !apierrors.IsNotFound(err) {
@@ -150,19 +151,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.reconcileMissing(ctx, req.NamespacedName)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
-	if !bg.DeletionTimestamp.IsZero() {
-		return result.OnConflictRetry(r.reconcileDelete(ctx, bg))
-	}
-	if controllerutil.AddFinalizer(bg, v1alpha1.FinalizerName) {
+	if bg.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(bg, v1alpha1.FinalizerName) {
 		if err := r.Client.Update(ctx, bg); err != nil {
 			return result.OnConflictRetry(ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err))
 		}
 	}
-	return result.OnConflictRetry(r.reconcileNormal(ctx, bg))
+	status := newStatusPatch(r.Client, bg)
+	defer func() { res, err = result.OnConflictRetry(res, errors.Join(err, status.write(ctx, bg))) }()
+	if !bg.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, bg)
+	}
+	return r.reconcileNormal(ctx, bg, status)
 }
 
 // reconcileNormal: read pods and the load balancer, plan, apply, flip gates, report.
-func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGroup) (ctrl.Result, error) {
+func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGroup, status *statusPatch) (ctrl.Result, error) {
 	opts := r.Options.withDefaults()
 	pods, err := r.pods(ctx, bg)
 	if err != nil {
@@ -172,17 +175,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		return r.reconcileConflict(ctx, bg.DeepCopy(), bg, pods, conflict, opts)
+		return r.reconcileConflict(ctx, bg, pods, conflict, opts)
 	}
-	if err := r.trackTargets(ctx, bg); err != nil {
+	if err := r.trackTargets(ctx, bg, status); err != nil {
 		return ctrl.Result{}, err
 	}
-	before := bg.DeepCopy()
 	mode := r.mode(bg)
 	bg.Status.NetworkMode = mode
 
 	if pods.svc == nil {
-		return r.reconcileNoService(ctx, before, bg, pods.others, opts)
+		return r.reconcileNoService(ctx, bg, pods.others, opts)
 	}
 	svc := pods.svc
 	r.serviceFound(client.ObjectKeyFromObject(bg))
@@ -190,7 +192,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	registered, limits, quota, unread, provErr := r.observe(ctx, bg)
 	if provErr != nil {
 		r.reportProviderError(bg, svc, provErr)
-		return retryAfterStatus(ctx, r, before, bg, provErr)
+		return retry(provErr)
 	}
 	records := recordsOf(bg)
 	plan := BuildPlan(Input{
@@ -198,7 +200,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		Registered: registered, Records: records, GateType: v1alpha1.GateConditionType(bg.Name),
 		MaxBackends: quota, Limits: limits, HandoverTimeout: opts.HandoverTimeout, Now: opts.Now(),
 	})
-	if err := r.recordIntent(ctx, bg, plan, registered); err != nil {
+	if err := r.recordIntent(ctx, bg, plan, registered, status); err != nil {
 		return ctrl.Result{}, err
 	}
 	lbView, failed, provErr := r.apply(ctx, bg, plan, registered, limits)
@@ -209,9 +211,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	r.report(bg, svc, plan, counts, provErr)
 	r.reportHandover(bg, plan)
-	if err := r.patchStatus(ctx, before, bg); err != nil {
-		return ctrl.Result{}, err
-	}
 	if provErr != nil {
 		return retry(provErr)
 	}
@@ -227,7 +226,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 // the load balancer then does not hold is dropped by the next pass. Owner
 // changes (Recheck) are recorded only after their fresh registration: a
 // record written before would make the previous pod's check count.
-func (r *Reconciler) recordIntent(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus) error {
+func (r *Reconciler) recordIntent(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus, status *statusPatch) error {
 	lb := indexRegistered(registered)
 	records := recordsOf(bg)
 	added := false
@@ -246,15 +245,14 @@ func (r *Reconciler) recordIntent(ctx context.Context, bg *v1alpha1.BackendGroup
 	if !added {
 		return nil
 	}
-	before := bg.DeepCopy()
 	bg.Status.Backends = recordList(records)
-	return r.patchStatus(ctx, before, bg)
+	return status.checkpoint(ctx, bg)
 }
 
 // reconcileConflict handles a group that yields a target to another group:
 // it registers nothing, and every pod that carries its gate is told why
 // (a gate that is True stays True).
-func (r *Reconciler) reconcileConflict(ctx context.Context, before, bg *v1alpha1.BackendGroup, pods groupPods, conflict string, opts Options) (ctrl.Result, error) {
+func (r *Reconciler) reconcileConflict(ctx context.Context, bg *v1alpha1.BackendGroup, pods groupPods, conflict string, opts Options) (ctrl.Result, error) {
 	r.reportConflict(bg, conflict)
 	condType := v1alpha1.GateConditionType(bg.Name)
 	v := GateVerdict{Status: corev1.ConditionFalse, Reason: v1alpha1.GateReasonTargetConflict, Message: conflict + "; this group registers nothing until the conflict is resolved"}
@@ -265,7 +263,6 @@ func (r *Reconciler) reconcileConflict(ctx context.Context, before, bg *v1alpha1
 			errs = append(errs, r.writeGate(ctx, pod, condType, v, ts))
 		}
 	}
-	errs = append(errs, r.patchStatus(ctx, before, bg))
 	return ctrl.Result{RequeueAfter: opts.ResyncInterval}, errors.Join(errs...)
 }
 
@@ -275,16 +272,15 @@ func (r *Reconciler) reconcileConflict(ctx context.Context, before, bg *v1alpha1
 // the Service has been gone for ServiceGoneGrace, no pod may wait for the
 // group any more: the pods that carry its gate are released. Not before: a
 // True gate stays True, so a release is for good.
-func (r *Reconciler) reconcileNoService(ctx context.Context, before, bg *v1alpha1.BackendGroup, others []*corev1.Pod, opts Options) (ctrl.Result, error) {
+func (r *Reconciler) reconcileNoService(ctx context.Context, bg *v1alpha1.BackendGroup, others []*corev1.Pod, opts Options) (ctrl.Result, error) {
 	now := opts.Now()
 	gone := now.Sub(r.serviceGoneSince(client.ObjectKeyFromObject(bg), now))
 	wait := opts.ServiceGoneGrace - gone
 	r.reportNoService(bg, opts.ServiceGoneGrace, wait <= 0)
 	if wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, r.patchStatus(ctx, before, bg)
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	gateErr := r.releaseOthers(ctx, bg, others, "Service "+bg.Spec.ServiceName+" does not exist or has no selector")
-	return ctrl.Result{}, errors.Join(r.patchStatus(ctx, before, bg), gateErr)
+	return ctrl.Result{}, r.releaseOthers(ctx, bg, others, "Service "+bg.Spec.ServiceName+" does not exist or has no selector")
 }
 
 // reconcileDelete removes every backend of the group and releases the gates of its pods.
@@ -301,12 +297,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 	if !controllerutil.ContainsFinalizer(bg, v1alpha1.FinalizerName) {
 		return ctrl.Result{}, nil
 	}
-	before := bg.DeepCopy()
 	if err := r.deregisterAll(ctx, bg, knownTargets(bg), "the group was removed"); err != nil {
 		r.reportProviderError(bg, nil, err)
-		if perr := r.patchStatus(ctx, before, bg); perr != nil {
-			return ctrl.Result{}, perr
-		}
 		return retry(err)
 	}
 	controllerutil.RemoveFinalizer(bg, v1alpha1.FinalizerName)
@@ -426,7 +418,7 @@ func (r *Reconciler) targetConflict(ctx context.Context, bg *v1alpha1.BackendGro
 
 // trackTargets records the spec's targets in the status before anything is
 // registered on them, so a target that is later unbound can be cleaned up.
-func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup) error {
+func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup, status *statusPatch) error {
 	missing := false
 	for _, t := range targetsOf(bg) {
 		missing = missing || !slices.Contains(bg.Status.Targets, t)
@@ -434,17 +426,8 @@ func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup
 	if !missing {
 		return nil
 	}
-	before := bg.DeepCopy()
 	bg.Status.Targets = knownTargets(bg)
-	return r.patchStatus(ctx, before, bg)
-}
-
-// retryAfterStatus writes the status that reports err, then hands err to retry.
-func retryAfterStatus(ctx context.Context, r *Reconciler, before, bg *v1alpha1.BackendGroup, err error) (ctrl.Result, error) {
-	if perr := r.patchStatus(ctx, before, bg); perr != nil {
-		return ctrl.Result{}, perr
-	}
-	return retry(err)
+	return status.checkpoint(ctx, bg)
 }
 
 // next says when to look again: soon while a gate waits for the load
@@ -471,19 +454,6 @@ func (r *Reconciler) mode(bg *v1alpha1.BackendGroup) v1alpha1.NetworkMode {
 		return bg.Spec.NetworkMode
 	}
 	return r.Options.withDefaults().DefaultMode
-}
-
-// patchStatus writes the status if it changed, with optimistic locking so the
-// Service controller's Accepted condition is never lost.
-func (r *Reconciler) patchStatus(ctx context.Context, before, bg *v1alpha1.BackendGroup) error {
-	if equalStatus(before.Status, bg.Status) {
-		return nil
-	}
-	err := r.Client.Status().Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-	if err != nil {
-		return fmt.Errorf("patching status: %w", err)
-	}
-	return nil
 }
 
 // retry turns a provider error into a result: throttling waits as asked,
