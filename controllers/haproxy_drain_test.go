@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -155,13 +156,22 @@ func TestHAProxyGroupRemovedUnderTrafficLeavesNoSlot(t *testing.T) {
 		if bg.DeletionTimestamp.IsZero() {
 			return fmt.Errorf("group not being deleted yet")
 		}
+		if r := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionReady); r == nil || r.Reason != backendgroup.ReasonBackendsStillDraining {
+			return fmt.Errorf("the group's Ready condition does not say it waits for sessions: %+v", r)
+		}
 		return nil
 	})
-	// While the session lasts and the delay runs, the group stays and its slot drains.
+	// While the session lasts and the delay runs, the group stays and its
+	// slot drains; waiting for a session is no failure: the group is not
+	// Degraded.
 	g := gomega.NewWithT(t)
 	g.Consistently(func() error {
-		if groupGone() {
-			return fmt.Errorf("the group was removed %s after the opt-out, while its slot still held a session", time.Since(removing).Round(time.Millisecond))
+		bg := &v1alpha1.BackendGroup{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, bg); err != nil {
+			return fmt.Errorf("the group was removed %s after the opt-out, while its slot still held a session: %w", time.Since(removing).Round(time.Millisecond), err)
+		}
+		if d := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionDegraded); d != nil && d.Status == metav1.ConditionTrue {
+			return fmt.Errorf("the group is Degraded while it waits for a session: %s: %s", d.Reason, d.Message)
 		}
 		return nil
 	}).WithTimeout(delay / 2).WithPolling(50 * time.Millisecond).Should(gomega.Succeed())

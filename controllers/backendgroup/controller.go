@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/controllers/internal/result"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
@@ -298,6 +299,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, nil
 	}
 	if err := r.deregisterAll(ctx, bg, knownTargets(bg), "the group was removed"); err != nil {
+		if sd := (*StillDrainingError)(nil); errors.As(err, &sd) {
+			// Waiting for sessions to end is no failure: say so, and look again soon.
+			conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionReady, false, ReasonBackendsStillDraining, sd.Error())
+			return ctrl.Result{RequeueAfter: sd.RetryAfter}, nil
+		}
 		r.reportProviderError(bg, nil, err)
 		return retry(err)
 	}
