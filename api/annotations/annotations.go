@@ -41,6 +41,10 @@ const (
 	minDeregistrationDelay, maxDeregistrationDelay = 0 * time.Second, 3600 * time.Second
 	// minPreStopDelay and maxPreStopDelay bound lbgate.dev/prestop-delay.
 	minPreStopDelay, maxPreStopDelay = 1 * time.Second, 600 * time.Second
+	// minReadinessTimeout and maxReadinessTimeout bound lbgate.dev/readiness-timeout.
+	minReadinessTimeout, maxReadinessTimeout = 10 * time.Second, time.Hour
+	// minSlowStart and maxSlowStart bound lbgate.dev/slow-start.
+	minSlowStart, maxSlowStart = 1 * time.Second, 10 * time.Minute
 	// maxTargetLength is the longest load-balancer target id, in characters.
 	maxTargetLength = 253
 	// maxHealthCheckPathLength is the longest HTTP health-check path, in characters.
@@ -176,6 +180,8 @@ func Parse(svc *corev1.Service) (v1alpha1.BackendGroupSpec, error) {
 	spec.HealthCheck = p.healthCheck()
 	spec.DeregistrationDelay = &metav1.Duration{Duration: p.duration(v1alpha1.AnnotationDeregistrationDelay,
 		minDeregistrationDelay, maxDeregistrationDelay, v1alpha1.DefaultDeregistrationDelay)}
+	spec.ReadinessTimeout = p.optionalDuration(v1alpha1.AnnotationReadinessTimeout, minReadinessTimeout, maxReadinessTimeout)
+	spec.SlowStart = p.optionalDuration(v1alpha1.AnnotationSlowStart, minSlowStart, maxSlowStart)
 	p.duration(v1alpha1.AnnotationPreStopDelay, minPreStopDelay, maxPreStopDelay, 0) // checked only: see PreStopDelay
 
 	if len(p.errs) > 0 {
@@ -233,6 +239,20 @@ func (p *parser) duration(annotation string, lo, hi, def time.Duration) time.Dur
 		return def
 	}
 	return d
+}
+
+// optionalDuration is duration for an annotation without a default: nil
+// when absent or invalid.
+func (p *parser) optionalDuration(annotation string, lo, hi time.Duration) *metav1.Duration {
+	if _, ok := p.ann[annotation]; !ok {
+		return nil
+	}
+	before := len(p.errs)
+	d := p.duration(annotation, lo, hi, 0)
+	if len(p.errs) > before {
+		return nil
+	}
+	return &metav1.Duration{Duration: d}
 }
 
 // optionalSeconds is duration for an annotation without a default, in whole

@@ -586,6 +586,41 @@ func TestDeregistrationDelay(t *testing.T) {
 	}
 }
 
+func TestReadinessTimeout(t *testing.T) {
+	testDuration(t, v1alpha1.AnnotationReadinessTimeout, "must be a duration in whole seconds from 10s to 1h0m0s",
+		func(s v1alpha1.BackendGroupSpec) (time.Duration, bool) {
+			if s.ReadinessTimeout == nil {
+				return 0, false
+			}
+			return s.ReadinessTimeout.Duration, true
+		},
+		append([]durationCase{
+			{"10", 10 * time.Second, true}, {"10s", 10 * time.Second, true}, {"5m", 5 * time.Minute, true},
+			{"1h", time.Hour, true}, {"3600", time.Hour, true},
+			{"0", 0, false}, {"9s", 0, false}, {"1h0m1s", 0, false}, {"2h", 0, false},
+		}, commonBadDurations...))
+	if spec, err := parseWith(nil); err != nil || spec.ReadinessTimeout != nil {
+		t.Fatalf("absent: ReadinessTimeout = %v, err = %v; want nil (off)", spec.ReadinessTimeout, err)
+	}
+}
+
+func TestSlowStart(t *testing.T) {
+	testDuration(t, v1alpha1.AnnotationSlowStart, "must be a duration in whole seconds from 1s to 10m0s",
+		func(s v1alpha1.BackendGroupSpec) (time.Duration, bool) {
+			if s.SlowStart == nil {
+				return 0, false
+			}
+			return s.SlowStart.Duration, true
+		},
+		append([]durationCase{
+			{"1", time.Second, true}, {"30s", 30 * time.Second, true}, {"10m", 10 * time.Minute, true},
+			{"0", 0, false}, {"0s", 0, false}, {"10m1s", 0, false}, {"1h", 0, false},
+		}, commonBadDurations...))
+	if spec, err := parseWith(nil); err != nil || spec.SlowStart != nil {
+		t.Fatalf("absent: SlowStart = %v, err = %v; want nil (off)", spec.SlowStart, err)
+	}
+}
+
 func testDuration(t *testing.T, annotation, reason string, field func(v1alpha1.BackendGroupSpec) (time.Duration, bool), cases []durationCase) {
 	t.Helper()
 	for _, tt := range cases {

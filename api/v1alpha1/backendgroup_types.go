@@ -114,6 +114,19 @@ type BackendGroupSpec struct {
 	// +kubebuilder:default="15s"
 	// +optional
 	DeregistrationDelay *metav1.Duration `json:"deregistrationDelay,omitempty"`
+
+	// ReadinessTimeout, when set, releases the gate of a pod whose backends
+	// were registered this long ago and that the load balancer still does
+	// not report healthy (reason ReadinessTimeout): a rollout finishes
+	// rather than waits for a misconfigured load balancer. Unset: gates wait.
+	// +optional
+	ReadinessTimeout *metav1.Duration `json:"readinessTimeout,omitempty"`
+
+	// SlowStart, when set, ramps a newly healthy backend's weight from low
+	// to its full weight over this long, for apps that warm up. The provider
+	// must support it (see the Accepted condition).
+	// +optional
+	SlowStart *metav1.Duration `json:"slowStart,omitempty"`
 }
 
 // BackendGroupStatus is what the operator last observed and did.
@@ -154,6 +167,18 @@ type BackendGroupStatus struct {
 	// load balancer for them.
 	// +optional
 	UngatedPods int32 `json:"ungatedPods,omitempty"`
+
+	// TimedOutPods is the number of selected pods whose gate was released
+	// by the readiness timeout while the load balancer did not report them
+	// healthy.
+	// +optional
+	TimedOutPods int32 `json:"timedOutPods,omitempty"`
+
+	// HealthCheck is the health check in force on the load balancer for
+	// the group's backends: the spec's settings the provider applies, and
+	// the provider's (or the target's own) for the rest.
+	// +optional
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
 
 	// Backends are the backends lbgate holds on the load balancer, each with
 	// the pod it was registered for. A backend is evidence of health only

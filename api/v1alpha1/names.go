@@ -30,6 +30,11 @@ const (
 	AnnotationDeregistrationDelay = AnnotationPrefix + "deregistration-delay"
 	// AnnotationPreStopDelay makes the webhook add a preStop sleep of this length to new pods.
 	AnnotationPreStopDelay = AnnotationPrefix + "prestop-delay"
+	// AnnotationReadinessTimeout releases a gate that waits this long for the
+	// load balancer after the pod's backends were registered (fail open).
+	AnnotationReadinessTimeout = AnnotationPrefix + "readiness-timeout"
+	// AnnotationSlowStart ramps a newly healthy backend's weight up to its full weight over this long.
+	AnnotationSlowStart = AnnotationPrefix + "slow-start"
 )
 
 // Defaults applied when a Service or BackendGroup leaves a field unset.
@@ -86,6 +91,10 @@ const (
 	// GateReasonTargetConflict: another BackendGroup binds one of this group's
 	// targets and keeps it; this group registers nothing until the conflict is resolved.
 	GateReasonTargetConflict = "TargetConflict"
+	// GateReasonReadinessTimeout: the load balancer did not report the pod
+	// healthy within the group's readiness timeout; the gate was released
+	// anyway (fail open), as the Service asked.
+	GateReasonReadinessTimeout = "ReadinessTimeout"
 	// GateReasonBackendGroupRemoved: the group was deleted or the Service opted out; the gate is released.
 	GateReasonBackendGroupRemoved = "BackendGroupRemoved"
 )
