@@ -38,6 +38,10 @@ const (
 	PodWithoutGate = "PodWithoutGate"
 	// ServiceNotFound: the BackendGroup's Service does not exist or selects nothing.
 	ServiceNotFound = "ServiceNotFound"
+	// ReadinessTimeout: a gate was released by the group's readiness timeout, without the load balancer's approval.
+	ReadinessTimeout = "ReadinessTimeout"
+	// RolloutBlocked: waiting pods can never get a place under the quota: no bound pod leaves to free one.
+	RolloutBlocked = "RolloutBlocked"
 	// GatesReleased: the group was removed and the remaining pods' gates were set True.
 	GatesReleased = "GatesReleased"
 )
