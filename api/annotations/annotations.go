@@ -39,7 +39,8 @@ const (
 	minHealthCheckThreshold, maxHealthCheckThreshold = 1, 10
 	// minDeregistrationDelay and maxDeregistrationDelay bound lbgate.dev/deregistration-delay.
 	minDeregistrationDelay, maxDeregistrationDelay = 0 * time.Second, 3600 * time.Second
-	// minPreStopDelay and maxPreStopDelay bound lbgate.dev/prestop-delay.
+	// minPreStopDelay and maxPreStopDelay bound lbgate.dev/prestop-delay
+	// when it is not "0" (off).
 	minPreStopDelay, maxPreStopDelay = 1 * time.Second, 600 * time.Second
 	// minReadinessTimeout and maxReadinessTimeout bound lbgate.dev/readiness-timeout.
 	minReadinessTimeout, maxReadinessTimeout = 10 * time.Second, time.Hour
@@ -133,20 +134,35 @@ func OptedIn(svc *corev1.Service) (bool, error) {
 	return false, &Error{Annotation: v1alpha1.AnnotationDirectAccess, Value: raw, Reason: `must be "true" or "false"`}
 }
 
-// PreStopDelay returns the lbgate.dev/prestop-delay value: whole seconds from
-// 1s to 10m0s, written as a Go duration ("20s", "1m") or a bare number of
-// seconds ("20"). ok is false when the annotation is absent, and also when it
-// is invalid, in which case err is an *Error and d is 0.
+// PreStopDelay returns the lbgate.dev/prestop-delay value: 0 (written "0",
+// "0s"...), which turns the webhook's preStop sleep off, or whole seconds
+// from 1s to 10m0s, written as a Go duration ("20s", "1m") or a bare number
+// of seconds ("20"). ok is false when the annotation is absent (the webhook
+// then applies v1alpha1.DefaultPreStopDelay), and also when it is invalid,
+// in which case err is an *Error and d is 0. So ok with d == 0 means the
+// Service turns the sleep off.
 func PreStopDelay(annotations map[string]string) (d time.Duration, ok bool, err error) {
 	raw, present := annotations[v1alpha1.AnnotationPreStopDelay]
 	if !present {
 		return 0, false, nil
 	}
-	d, e := parseDuration(v1alpha1.AnnotationPreStopDelay, raw, minPreStopDelay, maxPreStopDelay)
+	d, e := parsePreStopDelay(raw)
 	if e != nil {
 		return 0, false, e
 	}
 	return d, true, nil
+}
+
+// parsePreStopDelay reads a lbgate.dev/prestop-delay value: 0 or whole
+// seconds in [minPreStopDelay, maxPreStopDelay].
+func parsePreStopDelay(raw string) (time.Duration, *Error) {
+	// Whole seconds from 0 leave nothing between 0 and minPreStopDelay (1s).
+	d, e := parseDuration(v1alpha1.AnnotationPreStopDelay, raw, 0, maxPreStopDelay)
+	if e != nil {
+		e.Reason = fmt.Sprintf(`must be "0" (off) or a duration in whole seconds from %s to %s`, minPreStopDelay, maxPreStopDelay)
+		return 0, e
+	}
+	return d, nil
 }
 
 // Parse builds the BackendGroupSpec that the Service's lbgate.dev/*
@@ -182,7 +198,9 @@ func Parse(svc *corev1.Service) (v1alpha1.BackendGroupSpec, error) {
 		minDeregistrationDelay, maxDeregistrationDelay, v1alpha1.DefaultDeregistrationDelay)}
 	spec.ReadinessTimeout = p.optionalDuration(v1alpha1.AnnotationReadinessTimeout, minReadinessTimeout, maxReadinessTimeout)
 	spec.SlowStart = p.optionalDuration(v1alpha1.AnnotationSlowStart, minSlowStart, maxSlowStart)
-	p.duration(v1alpha1.AnnotationPreStopDelay, minPreStopDelay, maxPreStopDelay, 0) // checked only: see PreStopDelay
+	if _, _, err := PreStopDelay(p.ann); err != nil { // checked only: see PreStopDelay
+		p.errs = append(p.errs, err)
+	}
 
 	if len(p.errs) > 0 {
 		return v1alpha1.BackendGroupSpec{}, errors.Join(p.errs...)

@@ -640,12 +640,18 @@ func testDuration(t *testing.T, annotation, reason string, field func(v1alpha1.B
 	}
 }
 
+// preStopReason is the reason of every bad lbgate.dev/prestop-delay.
+const preStopReason = `must be "0" (off) or a duration in whole seconds from 1s to 10m0s`
+
 func TestPreStopDelay(t *testing.T) {
-	const reason = "must be a duration in whole seconds from 1s to 10m0s"
+	const reason = preStopReason
 	cases := append([]durationCase{
 		{"1", time.Second, true}, {"1s", time.Second, true}, {"20", 20 * time.Second, true}, {"20s", 20 * time.Second, true},
 		{"600", 10 * time.Minute, true}, {"10m", 10 * time.Minute, true}, {" 5s ", 5 * time.Second, true},
-		{"0", 0, false}, {"0s", 0, false}, {"601", 0, false}, {"10m1s", 0, false}, {"1h", 0, false},
+		// Issue 10, item 7: "0" turns the default preStop sleep off; ok
+		// with 0 is how a caller tells it from an absent annotation.
+		{"0", 0, true}, {"0s", 0, true}, {" 0 ", 0, true}, {"0m", 0, true},
+		{"0.5s", 0, false}, {"500ms", 0, false}, {"601", 0, false}, {"10m1s", 0, false}, {"1h", 0, false},
 	}, commonBadDurations...)
 	for _, tt := range cases {
 		t.Run(fmt.Sprintf("%q", tt.value), func(t *testing.T) {
@@ -674,13 +680,13 @@ func TestPreStopDelay(t *testing.T) {
 // the Service gets an InvalidAnnotation event and its group Accepted=False,
 // and the spec (which has no field for it) is not touched.
 func TestParseReportsPreStopDelay(t *testing.T) {
-	const reason = "must be a duration in whole seconds from 1s to 10m0s"
+	const reason = preStopReason
 	tests := []struct {
 		value string
 		ok    bool
 	}{
-		{"20s", true}, {"20", true}, {"10m", true}, {" 1s ", true},
-		{"nonsense", false}, {"", false}, {"0", false}, {"0s", false}, {"601", false}, {"1.5s", false}, {"-5s", false},
+		{"20s", true}, {"20", true}, {"10m", true}, {" 1s ", true}, {"0", true}, {"0s", true},
+		{"nonsense", false}, {"", false}, {"0.5s", false}, {"601", false}, {"1.5s", false}, {"-5s", false},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q", tt.value), func(t *testing.T) {
@@ -836,7 +842,7 @@ func TestParseMultipleErrors(t *testing.T) {
 		`annotation "lbgate.dev/health-check-healthy-threshold" has invalid value "11": must be an integer from 1 to 10`,
 		`annotation "lbgate.dev/health-check-unhealthy-threshold" has invalid value "-1": must be an integer from 1 to 10`,
 		`annotation "lbgate.dev/deregistration-delay" has invalid value "2h": must be a duration in whole seconds from 0s to 1h0m0s`,
-		`annotation "lbgate.dev/prestop-delay" has invalid value "soon": must be a duration in whole seconds from 1s to 10m0s`,
+		`annotation "lbgate.dev/prestop-delay" has invalid value "soon": must be "0" (off) or a duration in whole seconds from 1s to 10m0s`,
 	}
 	var got []string
 	for _, e := range Errors(err) {
@@ -937,7 +943,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			checkFailure(t, err, ann)
 		}
-		if ok && (err != nil || d < time.Second || d > 600*time.Second || d%time.Second != 0) {
+		if ok && (err != nil || d < 0 || (d > 0 && d < time.Second) || d > 600*time.Second || d%time.Second != 0) {
 			t.Fatalf("PreStopDelay = %v, %v, %v", d, ok, err)
 		}
 		if !ok && d != 0 {

@@ -42,6 +42,12 @@ const (
 	DefaultMaxBackends         int32 = 200
 	DefaultWeight              int32 = 10
 	DefaultDeregistrationDelay       = 15 * time.Second
+	// DefaultPreStopDelay is the preStop sleep the webhook gives every
+	// container without a preStop hook of its own when none of the
+	// Services selecting the pod sets lbgate.dev/prestop-delay: long enough
+	// for lbgate to drain the backend and the load balancer to stop sending
+	// new connections before the app gets SIGTERM ("0" turns it off).
+	DefaultPreStopDelay = 5 * time.Second
 )
 
 // Readiness gates and conditions.
