@@ -210,6 +210,10 @@ type BackendRecord struct {
 	// the load balancer without knowing whose it is.
 	// +optional
 	PodUID types.UID `json:"podUID,omitempty"`
+	// RegisteredAt is when lbgate registered the backend for this pod, for
+	// a fresh health check (the readiness timeout counts from it).
+	// +optional
+	RegisteredAt *metav1.Time `json:"registeredAt,omitempty"`
 	// RetiredAt is when lbgate found the backend no longer wanted while its
 	// pod still served (a selector, port or target change). It stays in
 	// traffic until its replacements are healthy, or the handover times out.

@@ -208,8 +208,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	records = finalRecords(plan, lbView, records, failed)
 	bg.Status.Backends = recordList(records)
 	bg.Status.Targets = heldTargets(bg, lbView, unread)
-	gateErr := r.syncGates(ctx, bg, plan, lbView, records, pods.others)
+	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others)
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
+	bg.Status.TimedOutPods = int32(gates.timedOut)
 	r.report(bg, svc, plan, counts, provErr)
 	r.reportHandover(bg, plan)
 	if provErr != nil {
@@ -218,7 +219,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	if gateErr != nil {
 		return ctrl.Result{}, gateErr
 	}
-	return r.next(plan, counts, opts), nil
+	return r.next(plan, counts, gates, opts), nil
 }
 
 // recordIntent writes the records of backends about to be registered for
@@ -437,8 +438,9 @@ func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup
 }
 
 // next says when to look again: soon while a gate waits for the load
-// balancer, at the deregistration time of a draining pod, else at the resync.
-func (r *Reconciler) next(plan Plan, c podCounts, opts Options) ctrl.Result {
+// balancer, at the deregistration time of a draining pod or when a
+// readiness timeout is due, else at the resync.
+func (r *Reconciler) next(plan Plan, c podCounts, g gateSummary, opts Options) ctrl.Result {
 	after := opts.ResyncInterval
 	if c.drifted > 0 {
 		after = min(after, driftInterval)
@@ -451,6 +453,9 @@ func (r *Reconciler) next(plan Plan, c podCounts, opts Options) ctrl.Result {
 	}
 	if !plan.NextDeregistration.IsZero() {
 		after = min(after, max(plan.NextDeregistration.Sub(opts.Now()), opts.PendingInterval))
+	}
+	if !g.nextTimeout.IsZero() {
+		after = min(after, max(g.nextTimeout.Sub(opts.Now()), opts.PendingInterval))
 	}
 	return ctrl.Result{RequeueAfter: after}
 }

@@ -3,6 +3,7 @@ package backendgroup
 import (
 	"context"
 	"errors"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,16 +13,31 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/controllers/internal/patch"
 	"github.com/lbgate/lbgate/providers"
 )
 
+// gateSummary is what syncGates found out on the way.
+type gateSummary struct {
+	// timedOut counts the gates that stand released by the readiness timeout.
+	timedOut int
+	// nextTimeout is the earliest readiness timeout still to come (zero: none).
+	nextTimeout time.Time
+}
+
 // syncGates writes each pod's gate condition where it differs from what the
-// plan and the load balancer say. Pods that no longer match the Service but
-// still carry the gate are released. Nothing is written when nothing changed.
-func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, others []*corev1.Pod) error {
+// plan and the load balancer say (and the readiness timeout, when the group
+// has one). Pods that no longer match the Service but still carry the gate
+// are released. Nothing is written when nothing changed.
+func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, svc *corev1.Service, plan Plan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, others []*corev1.Pod) (gateSummary, error) {
 	condType := v1alpha1.GateConditionType(bg.Name)
 	ts := now(r.Options)
+	var timeout time.Duration
+	if bg.Spec.ReadinessTimeout != nil {
+		timeout = bg.Spec.ReadinessTimeout.Duration
+	}
+	var sum gateSummary
 	var errs []error
 	for _, pp := range plan.Pods {
 		if !HasGate(pp.Pod, condType) {
@@ -31,10 +47,35 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, p
 		if !ok {
 			continue
 		}
-		errs = append(errs, r.writeGate(ctx, pp.Pod, condType, v, ts))
+		cur := r.gates.current(pp.Pod, condType)
+		if !isTrue(cur) {
+			var due time.Time
+			v, due = withReadinessTimeout(v, pp, records, timeout, ts.Time)
+			if !due.IsZero() && (sum.nextTimeout.IsZero() || due.Before(sum.nextTimeout)) {
+				sum.nextTimeout = due
+			}
+		}
+		if timedOut(cur, v) {
+			sum.timedOut++
+		}
+		err := r.writeGate(ctx, pp.Pod, condType, v, ts)
+		if err == nil && v.Reason == v1alpha1.GateReasonReadinessTimeout && !isTrue(cur) && isTrue(r.gates.current(pp.Pod, condType)) {
+			r.reportReadinessTimeout(ctx, bg, svc, pp.Pod, v)
+		}
+		errs = append(errs, err)
 	}
 	errs = append(errs, r.releaseOthers(ctx, bg, others, "the pod no longer matches the selector of Service "+bg.Spec.ServiceName))
-	return errors.Join(errs...)
+	return sum, errors.Join(errs...)
+}
+
+// reportReadinessTimeout tells the pod's and the Service's owners that a
+// gate was released without the load balancer's approval.
+func (r *Reconciler) reportReadinessTimeout(ctx context.Context, bg *v1alpha1.BackendGroup, svc *corev1.Service, pod *corev1.Pod, v GateVerdict) {
+	log.FromContext(ctx).Info("gate released by the readiness timeout", "pod", klog.KObj(pod), "message", v.Message)
+	r.Events.Warning(pod, events.ReadinessTimeout, "ReleaseGate", "BackendGroup %s: %s", bg.Name, v.Message)
+	if svc != nil {
+		r.Events.Warning(svc, events.ReadinessTimeout, "ReleaseGate", "pod %s: %s", pod.Name, v.Message)
+	}
 }
 
 // releaseOthers sets the group's gate True, reason NotSelected, on pods that

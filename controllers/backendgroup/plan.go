@@ -259,6 +259,7 @@ func (pl *planner) claim(pp PodPlan) {
 		cur, onLB := pl.lb[tb]
 		rec, known := pl.p.Records[tb]
 		mine := onLB && known && rec.PodUID == pp.Pod.UID && pp.Pod.UID != ""
+		fresh := true // registered now for a fresh check
 		switch {
 		case !onLB && !ready:
 			continue // a new address (sandbox re-created): registered once the containers are ready
@@ -271,8 +272,16 @@ func (pl *planner) claim(pp PodPlan) {
 			pl.register(tb, false) // wanted again: checked again
 		case !sameWeight(cur.Weight, pl.weight, pl.in.Limits[tb.Target].StaticWeight):
 			pl.register(tb, false)
+			fresh = false
+		default:
+			fresh = false
 		}
-		pl.p.Records[tb] = record(tb, pp.Pod)
+		own := record(tb, pp.Pod)
+		own.RegisteredAt = rec.RegisteredAt
+		if fresh || !mine || own.RegisteredAt == nil {
+			own.RegisteredAt = &metav1.Time{Time: pl.in.Now}
+		}
+		pl.p.Records[tb] = own
 	}
 }
 
