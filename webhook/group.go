@@ -12,8 +12,11 @@ type Group struct {
 	// Selector is the spec.selector of the group's Service. Like a Service's,
 	// a nil or empty selector selects no pod.
 	Selector map[string]string
-	// PreStopDelay is the Service's lbgate.dev/prestop-delay; 0 means off.
-	PreStopDelay time.Duration
+	// PreStopDelay is the lbgate.dev/prestop-delay of the group's Service
+	// when it sets one; 0 means the Service turns the preStop sleep off.
+	// Nil means it sets none: then v1alpha1.DefaultPreStopDelay applies,
+	// unless another group that selects the pod sets one (see Mutate).
+	PreStopDelay *time.Duration
 }
 
 // Selects reports whether the group's selector picks a pod with these labels.

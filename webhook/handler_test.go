@@ -159,7 +159,7 @@ func TestHandlerPatchesMatchingPod(t *testing.T) {
 }
 
 func TestHandlerPatchTouchesOnlyWhatItAdds(t *testing.T) {
-	h, _ := newHandler(shopLister())
+	h, rec := newHandler(shopLister())
 	// A field this build's k8s.io/api does not know, as a newer apiserver
 	// may send: the patch must not remove it, nor add encoding defaults.
 	raw := []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-","labels":{"app":"web"}},` +
@@ -183,6 +183,13 @@ func TestHandlerPatchTouchesOnlyWhatItAdds(t *testing.T) {
 	}
 	if got := gateTypes(pod); !slices.Equal(got, []string{gateWeb}) {
 		t.Errorf("gates %v, want [%s]", got, gateWeb)
+	}
+	// The web Service sets no prestop-delay: the default sleep (issue 10, item 7).
+	if c := pod.Spec.Containers[0]; c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds != 5 {
+		t.Errorf("container app: lifecycle %+v, want the default preStop sleep of 5s", c.Lifecycle)
+	}
+	if o := rec.last(t); o.Result.PreStopSource != PreStopDefault {
+		t.Errorf("outcome preStop source %q, want %q", o.Result.PreStopSource, PreStopDefault)
 	}
 }
 

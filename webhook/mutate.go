@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"slices"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -12,9 +11,12 @@ import (
 //   - one readiness gate backend.lbgate.dev/<name> per group whose selector
 //     picks the pod, appended in name order after the gates the pod has;
 //     gates already present are kept and not added twice;
-//   - when a matching group has a PreStopDelay (the longest one wins), a
-//     native sleep preStop hook on every container without a preStop hook,
-//     capped at the termination grace period (30s when unset) minus
+//   - when a group picks the pod, a native sleep preStop hook on every
+//     container without a preStop hook, so the pod keeps serving while the
+//     load balancer drains it: of the longest PreStopDelay the matching
+//     groups set, or v1alpha1.DefaultPreStopDelay when none sets one, and
+//     none when the only values set are 0 (see decidePreStop); capped at
+//     the termination grace period (30s when unset) minus
 //     Options.PreStopMargin, in whole seconds.
 //
 // hostNetwork pods, mirror pods and the operator's own pods are left alone.
@@ -29,7 +31,9 @@ func Mutate(pod *corev1.Pod, groups []Group, opts Options) Result {
 		return res
 	}
 	addGates(pod, matched, &res)
-	addPreStopSleeps(pod, longestPreStop(matched), opts.preStopMargin(), &res)
+	delay, source := decidePreStop(matched)
+	res.PreStopSource = source
+	addPreStopSleeps(pod, delay, opts.preStopMargin(), &res)
 	return res
 }
 
@@ -47,7 +51,7 @@ func skipReason(pod *corev1.Pod, opts Options) SkipReason {
 }
 
 // matching returns the groups that select podLabels, sorted by name, one per
-// name (the longest prestop delay kept when a name repeats).
+// name (the prestop delay that wins kept when a name repeats).
 func matching(podLabels map[string]string, groups []Group) []Group {
 	var out []Group
 	for _, g := range groups {
@@ -55,7 +59,7 @@ func matching(podLabels map[string]string, groups []Group) []Group {
 			continue
 		}
 		if i := slices.IndexFunc(out, func(o Group) bool { return o.Name == g.Name }); i >= 0 {
-			out[i].PreStopDelay = max(out[i].PreStopDelay, g.PreStopDelay)
+			out[i].PreStopDelay = longerPreStop(out[i].PreStopDelay, g.PreStopDelay)
 			continue
 		}
 		out = append(out, g)
@@ -70,12 +74,4 @@ func matching(podLabels map[string]string, groups []Group) []Group {
 		return 0
 	})
 	return out
-}
-
-func longestPreStop(groups []Group) time.Duration {
-	var d time.Duration
-	for _, g := range groups {
-		d = max(d, g.PreStopDelay)
-	}
-	return d
 }

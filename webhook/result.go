@@ -34,6 +34,19 @@ const (
 	PreStopGraceTooShort PreStopSkipReason = "GracePeriodTooShort"
 )
 
+// PreStopSource says where the preStop delay of a pod comes from.
+type PreStopSource string
+
+// The sources of a pod's preStop delay (see Mutate).
+const (
+	// PreStopFromService: a Service that selects the pod sets lbgate.dev/prestop-delay.
+	PreStopFromService PreStopSource = "Service"
+	// PreStopDefault: no Service that selects the pod sets it; the default applies.
+	PreStopDefault PreStopSource = "Default"
+	// PreStopOff: a Service that selects the pod sets "0" and none sets a longer delay.
+	PreStopOff PreStopSource = "Off"
+)
+
 // PreStopAdded records one added preStop sleep.
 type PreStopAdded struct {
 	Container string
@@ -63,8 +76,12 @@ type Result struct {
 	GatesAdded []string
 	// GatesPresent are the gates of matched groups the pod already had.
 	GatesPresent []string
-	// PreStopAdded and PreStopSkipped cover every container when a matched
-	// group asks for a preStop delay, and are empty otherwise.
+	// PreStopSource says where the pod's preStop delay comes from; "" when
+	// no group matched or the pod was skipped.
+	PreStopSource PreStopSource
+	// PreStopAdded and PreStopSkipped cover every container when the pod
+	// gets a preStop delay (PreStopFromService or PreStopDefault), and are
+	// empty otherwise.
 	PreStopAdded   []PreStopAdded
 	PreStopSkipped []PreStopSkipped
 }
@@ -85,14 +102,32 @@ func (r Result) String() string {
 		parts = append(parts, fmt.Sprintf("gates present %v", r.GatesPresent))
 	}
 	for _, p := range r.PreStopAdded {
-		s := fmt.Sprintf("preStop sleep %ds on %s", p.Seconds, p.Container)
-		if p.Capped() {
-			s += fmt.Sprintf(" (capped from %ds)", p.Requested)
+		var notes []string
+		if r.PreStopSource == PreStopDefault {
+			notes = append(notes, "default")
 		}
-		parts = append(parts, s)
+		if p.Capped() {
+			notes = append(notes, fmt.Sprintf("capped from %ds", p.Requested))
+		}
+		parts = append(parts, fmt.Sprintf("preStop sleep %ds on %s", p.Seconds, p.Container)+parenthesised(notes))
 	}
 	for _, p := range r.PreStopSkipped {
-		parts = append(parts, fmt.Sprintf("no preStop sleep on %s (%s)", p.Container, p.Reason))
+		notes := []string{string(p.Reason)}
+		if r.PreStopSource == PreStopDefault {
+			notes = append(notes, "default")
+		}
+		parts = append(parts, fmt.Sprintf("no preStop sleep on %s", p.Container)+parenthesised(notes))
+	}
+	if r.PreStopSource == PreStopOff {
+		parts = append(parts, `preStop sleep off (prestop-delay "0")`)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// parenthesised is " (a, b)", or "" for no notes.
+func parenthesised(notes []string) string {
+	if len(notes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(notes, ", ") + ")"
 }

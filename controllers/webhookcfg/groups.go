@@ -173,8 +173,7 @@ func admissionGroups(namespace string, services []corev1.Service, all []v1alpha1
 		if !ok || !gateNameValid(bg.Name) {
 			continue
 		}
-		delay, _, _ := annotations.PreStopDelay(svc.Annotations)
-		out = append(out, webhook.Group{Name: bg.Name, Selector: svc.Spec.Selector, PreStopDelay: delay})
+		out = append(out, webhook.Group{Name: bg.Name, Selector: svc.Spec.Selector, PreStopDelay: preStopDelay(svc, nil)})
 	}
 	return out
 }
@@ -231,15 +230,22 @@ func yields(bg *v1alpha1.BackendGroup, all []v1alpha1.BackendGroup) bool {
 	return targets.Conflict(bg, all) != ""
 }
 
-// preStopDelay is the Service's lbgate.dev/prestop-delay; while it is
-// malformed, the last good one the Service controller recorded on its group.
-func preStopDelay(svc *corev1.Service, bg *v1alpha1.BackendGroup) time.Duration {
-	d, _, err := annotations.PreStopDelay(svc.Annotations)
-	if err == nil || bg == nil {
-		return d
+// preStopDelay is the Service's lbgate.dev/prestop-delay (0: off), or nil
+// when it sets none, so that the webhook's default applies. While it is
+// malformed, it is the last good one the Service controller recorded on
+// the Service's group bg, or nil when there is none.
+func preStopDelay(svc *corev1.Service, bg *v1alpha1.BackendGroup) *time.Duration {
+	d, ok, err := annotations.PreStopDelay(svc.Annotations)
+	switch {
+	case ok:
+		return &d
+	case err == nil || bg == nil:
+		return nil
 	}
-	d, _, _ = annotations.PreStopDelay(bg.Annotations)
-	return d
+	if d, ok, _ := annotations.PreStopDelay(bg.Annotations); ok {
+		return &d
+	}
+	return nil
 }
 
 // serviceController is the group's controller reference when it is a Service.

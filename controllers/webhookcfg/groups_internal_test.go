@@ -97,6 +97,12 @@ func ownedBy(uid string) bgOpt {
 	return func(bg *v1alpha1.BackendGroup) { bg.OwnerReferences[0].UID = types.UID(uid) }
 }
 
+// withPreStop is g whose Service sets lbgate.dev/prestop-delay to d.
+func withPreStop(g webhook.Group, d time.Duration) webhook.Group {
+	g.PreStopDelay = &d
+	return g
+}
+
 func gate(name, app string) webhook.Group {
 	return webhook.Group{Name: name, Selector: map[string]string{"app": app}}
 }
@@ -157,15 +163,30 @@ func TestAdmissionGroups(t *testing.T) {
 		{name: "a group of another namespace gates nothing here", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess))},
 			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual", inNamespace("other"))}},
 
-		// Item 7: the last good prestop-delay stays in force.
+		// Issue 8, item 7: the last good prestop-delay stays in force.
 		{name: "prestop-delay of the Service", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "20s"))},
-			want: []webhook.Group{{Name: "web", Selector: map[string]string{"app": "web"}, PreStopDelay: 20 * time.Second}}},
+			want: []webhook.Group{withPreStop(gate("web", "web"), 20*time.Second)}},
 		{name: "malformed prestop-delay: the one the group recorded",
 			services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "soon"))},
 			groups:   []v1alpha1.BackendGroup{owned("web", bgAnn(v1alpha1.AnnotationPreStopDelay, "20s"), accepted(metav1.ConditionFalse, "InvalidAnnotation"))},
-			want:     []webhook.Group{{Name: "web", Selector: map[string]string{"app": "web"}, PreStopDelay: 20 * time.Second}}},
-		{name: "malformed prestop-delay and nothing recorded", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "soon"))},
+			want:     []webhook.Group{withPreStop(gate("web", "web"), 20*time.Second)}},
+		// Issue 10, item 7: no value (nil) lets the webhook's default apply; "0" turns it off.
+		{name: "malformed prestop-delay and nothing recorded: the default", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "soon"))},
 			groups: []v1alpha1.BackendGroup{owned("web")}, want: []webhook.Group{gate("web", "web")}},
+		{name: "no prestop-delay: the default", services: []corev1.Service{svc("web")},
+			groups: []v1alpha1.BackendGroup{owned("web", bgAnn(v1alpha1.AnnotationPreStopDelay, "20s"))}, want: []webhook.Group{gate("web", "web")}},
+		{name: "prestop-delay 0 of the Service", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "0"))},
+			want: []webhook.Group{withPreStop(gate("web", "web"), 0)}},
+		{name: "prestop-delay 0 of the group in force", services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "0s"))},
+			groups: []v1alpha1.BackendGroup{owned("web", bgAnn(v1alpha1.AnnotationPreStopDelay, "0s"))}, want: []webhook.Group{withPreStop(gate("web", "web"), 0)}},
+		{name: "malformed prestop-delay: the 0 the group recorded",
+			services: []corev1.Service{svc("web", ann(v1alpha1.AnnotationPreStopDelay, "soon"))},
+			groups:   []v1alpha1.BackendGroup{owned("web", bgAnn(v1alpha1.AnnotationPreStopDelay, "0s"), accepted(metav1.ConditionFalse, "InvalidAnnotation"))},
+			want:     []webhook.Group{withPreStop(gate("web", "web"), 0)}},
+		{name: "hand-made group: its Service's prestop-delay 0", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess), ann(v1alpha1.AnnotationPreStopDelay, "0"))},
+			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual")}, want: []webhook.Group{withPreStop(gate("manual", "web"), 0)}},
+		{name: "hand-made group: its Service sets nothing", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess))},
+			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual")}, want: []webhook.Group{gate("manual", "web")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
