@@ -2,6 +2,7 @@ package webhookcfg
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -24,6 +25,12 @@ var (
 		Help:    "Time the pod webhook's handler takes for one admission request (lookup, mutation and patch).",
 		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16), // 50µs to about 1.6s
 	})
+	// preStops counts admitted pods that a Service selects by where their
+	// preStop delay came from.
+	preStops = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lbgate_webhook_prestop_total",
+		Help: "Pods admitted with the gate of at least one group, by where their preStop sleep came from: service (a Service's lbgate.dev/prestop-delay), default (no Service sets one) or off (a Service sets \"0\"). Containers with a preStop hook of their own keep it.",
+	}, []string{"source"})
 	// liveReads counts admissions that read the namespace's Services live.
 	liveReads = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "lbgate_webhook_live_reads_total",
@@ -37,7 +44,9 @@ var (
 	})
 )
 
-func init() { metrics.Registry.MustRegister(admissions, handleSeconds, liveReads, liveReadFailures) }
+func init() {
+	metrics.Registry.MustRegister(admissions, handleSeconds, preStops, liveReads, liveReadFailures)
+}
 
 // timedHandler records how long the handler takes.
 type timedHandler struct{ admission.Handler }
@@ -50,8 +59,9 @@ func (t timedHandler) Handle(ctx context.Context, req admission.Request) admissi
 }
 
 // observeAdmission logs and counts each admission: errors at info level (the
-// pod was admitted without gates), the rest at debug level. Dry-run
-// requests are logged but not counted.
+// pod was admitted without gates), the rest at debug level, with where the
+// pod's preStop delay came from (preStop: Service, Default or Off) when a
+// group selects it. Dry-run requests are logged but not counted.
 func observeAdmission(log logr.Logger) func(context.Context, podwebhook.Outcome) {
 	return func(_ context.Context, out podwebhook.Outcome) {
 		result := "unchanged"
@@ -64,13 +74,20 @@ func observeAdmission(log logr.Logger) func(context.Context, podwebhook.Outcome)
 			result = "mutated"
 		}
 		kv := []any{"namespace", out.Namespace, "pod", out.Name, "dryRun", out.DryRun, "result", out.Result.String()}
+		if source := out.Result.PreStopSource; source != "" {
+			kv = append(kv, "preStop", string(source))
+		}
 		if out.Err != nil {
 			log.Info("pod admitted without the webhook's changes", append(kv, "error", out.Err.Error())...)
 		} else {
 			log.V(1).Info("pod admitted", kv...)
 		}
-		if !out.DryRun {
-			admissions.WithLabelValues(result).Inc()
+		if out.DryRun {
+			return
+		}
+		admissions.WithLabelValues(result).Inc()
+		if source := out.Result.PreStopSource; source != "" && out.Err == nil {
+			preStops.WithLabelValues(strings.ToLower(string(source))).Inc()
 		}
 	}
 }
