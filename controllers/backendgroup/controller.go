@@ -219,7 +219,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	if gateErr != nil {
 		return ctrl.Result{}, gateErr
 	}
-	return r.next(plan, counts, gates, opts), nil
+	return r.next(plan, counts, gates, checkWindow(bg), opts), nil
 }
 
 // recordIntent writes the records of backends about to be registered for
@@ -438,15 +438,20 @@ func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup
 }
 
 // next says when to look again: soon while a gate waits for the load
-// balancer, at the deregistration time of a draining pod or when a
+// balancer (backing off for pods that wait much longer than a check takes,
+// see pendingPoll), at the deregistration time of a draining pod or when a
 // readiness timeout is due, else at the resync.
-func (r *Reconciler) next(plan Plan, c podCounts, g gateSummary, opts Options) ctrl.Result {
+func (r *Reconciler) next(plan Plan, c podCounts, g gateSummary, window time.Duration, opts Options) ctrl.Result {
 	after := opts.ResyncInterval
 	if c.drifted > 0 {
 		after = min(after, driftInterval)
 	}
 	if c.waitingOnLB > 0 {
-		after = min(after, opts.PendingInterval)
+		age := time.Duration(0)
+		if !c.justRegistered {
+			age = opts.Now().Sub(c.lastRegistered)
+		}
+		after = min(after, pendingPoll(age, window, opts.PendingInterval, max(pendingPollLimit, opts.PendingInterval)))
 	}
 	if c.waiting > 0 && len(plan.Deregister) > 0 {
 		after = min(after, opts.PendingInterval) // a place was freed: bind the next waiting pod now

@@ -21,6 +21,11 @@ type podCounts struct {
 	desired, registered, healthy, waiting int
 	// waitingOnLB: bound pods whose gate waits for the load balancer.
 	waitingOnLB int
+	// lastRegistered is the latest registration of the pods counted in
+	// waitingOnLB, and justRegistered says one was registered by this
+	// pass: how soon a check is due.
+	lastRegistered time.Time
+	justRegistered bool
 	// drifted: bound pods whose gate is True but that the load balancer does not report healthy now.
 	drifted      int
 	modeMismatch []string
@@ -55,10 +60,18 @@ func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, records 
 				c.healthy++
 				break
 			}
-			if cur := GateCondition(pp.Pod, condType); cur != nil && cur.Status == corev1.ConditionTrue {
+			switch cur := GateCondition(pp.Pod, condType); {
+			case !HasGate(pp.Pod, condType):
+				// nobody waits on a pod without the gate: the resync looks again
+			case cur != nil && cur.Status == corev1.ConditionTrue:
 				c.drifted++
-			} else {
+			default:
 				c.waitingOnLB++
+				if t, ok := registeredAt(pp, records); !ok {
+					c.justRegistered = true
+				} else if t.After(c.lastRegistered) {
+					c.lastRegistered = t
+				}
 			}
 		}
 		if pp.State != StateLeaving && pp.State != StateHostNetwork && !HasGate(pp.Pod, condType) {
@@ -66,6 +79,22 @@ func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, records 
 		}
 	}
 	return c
+}
+
+// registeredAt is the latest registration of the pod's backends, false
+// when one has no registration time (registered by this very pass).
+func registeredAt(pp PodPlan, records map[TargetBackend]v1alpha1.BackendRecord) (time.Time, bool) {
+	var latest time.Time
+	for _, tb := range pp.Backends {
+		rec, ok := records[tb]
+		if !ok || rec.RegisteredAt == nil {
+			return time.Time{}, false
+		}
+		if rec.RegisteredAt.After(latest) {
+			latest = rec.RegisteredAt.Time
+		}
+	}
+	return latest, true
 }
 
 // report sets the group's counts and conditions and emits events for what users must act on.
