@@ -9,6 +9,9 @@
 //     is a no-op;
 //   - a batch is never larger than Limits.MaxBatch (the caller splits), and a
 //     call that would exceed Limits.MaxBackends fails with a QuotaError;
+//   - a provider says in Limits.Capabilities which per-backend settings
+//     (health check, slow start) it applies on a target; it never takes a
+//     setting it cannot apply and silently does something else;
 //   - failures are typed (see errors.go) so the controller can tell "fix your
 //     configuration" from "try again";
 //   - a provider never talks to Kubernetes and keeps no state it cannot read
@@ -51,6 +54,9 @@ type Target struct {
 	ID string
 	// HealthCheck is the check for new backends; nil keeps the provider's default.
 	HealthCheck *HealthCheck
+	// SlowStart, when above zero, ramps each new backend's weight from low
+	// to full over this long once the load balancer finds it healthy.
+	SlowStart time.Duration
 }
 
 // HealthCheck is a provider-neutral health check; zero fields keep the provider's defaults.
@@ -119,6 +125,12 @@ type Limits struct {
 	// configured weight, nothing in between: any other weight is applied as
 	// the configured one, and List reports the configured one.
 	StaticWeight bool
+	// Capabilities say which of a group's per-backend settings (health
+	// check, slow start) Register applies on the target, and what the
+	// target's own configuration sets for the others. A caller refuses a
+	// group that asks for a setting the target does not honour
+	// (Capabilities.Refusals) rather than register it without.
+	Capabilities Capabilities
 }
 
 // String renders a backend for logs.

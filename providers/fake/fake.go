@@ -22,6 +22,8 @@ type Call struct {
 	Target string
 	Addrs  []netip.AddrPort
 	Err    error
+	// Settings are the target's settings a Register call passed.
+	Settings providers.Settings
 }
 
 // Provider is the in-memory load balancer. The zero value is not usable: call New.
@@ -35,12 +37,20 @@ type Provider struct {
 	latency  time.Duration
 	autoHeal providers.Health // health given to new backends
 	autoAdd  bool             // unknown targets spring into existence
+	caps     map[string]providers.Capabilities
 }
 
 var _ providers.Provider = (*Provider)(nil)
 
-// New returns a fake provider with the given limits and the named targets existing.
+// New returns a fake provider with the given limits and the named targets
+// existing. Limits without Capabilities apply every setting (an in-memory
+// load balancer runs no check of its own to disagree with); SetCapabilities
+// narrows them per target.
 func New(limits providers.Limits, targets ...string) *Provider {
+	c := limits.Capabilities
+	if c.Applied == 0 && c.Reported == 0 && c.InForce == (providers.Settings{}) && len(c.Where) == 0 {
+		limits.Capabilities.Applied = providers.AllSettings
+	}
 	p := &Provider{
 		limits:   limits,
 		targets:  map[string]map[netip.AddrPort]*providers.BackendStatus{},
@@ -119,6 +129,17 @@ func (p *Provider) ClearFailures() {
 	defer p.mu.Unlock()
 	p.failures = map[string][]error{}
 	p.cutOff = nil
+}
+
+// SetCapabilities makes Limits report c for target, as a load balancer
+// that applies only some settings there.
+func (p *Provider) SetCapabilities(target string, c providers.Capabilities) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.caps == nil {
+		p.caps = map[string]providers.Capabilities{}
+	}
+	p.caps[target] = c
 }
 
 // SetNewBackendHealth sets the health new backends start with (Initial by default).
@@ -200,7 +221,11 @@ func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits,
 	if _, ok := p.targets[target]; !ok {
 		return providers.Limits{}, p.record("Limits", target, nil, &providers.NotFoundError{Target: target, Detail: "no such target in the fake load balancer"})
 	}
-	return p.limits, p.record("Limits", target, nil, nil)
+	l := p.limits
+	if c, ok := p.caps[target]; ok {
+		l.Capabilities = c
+	}
+	return l, p.record("Limits", target, nil, nil)
 }
 
 // Register adds backends or updates their weight.
@@ -227,6 +252,10 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	if p.limits.MaxBackends > 0 && len(t)+len(added) > p.limits.MaxBackends {
 		return p.record("Register", target.ID, addrs, &providers.QuotaError{Target: target.ID, Limit: p.limits.MaxBackends, Want: len(t) + len(added), Detail: "target is full"})
 	}
+	settings := providers.Settings{SlowStart: target.SlowStart}
+	if target.HealthCheck != nil {
+		settings.HealthCheck = *target.HealthCheck
+	}
 	for _, b := range backends {
 		if cur, ok := t[b.Addr]; ok {
 			cur.Weight = b.Weight
@@ -238,7 +267,9 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 		}
 		t[b.Addr] = &providers.BackendStatus{Backend: b, Health: p.autoHeal}
 	}
-	return p.record("Register", target.ID, addrs, nil)
+	err = p.record("Register", target.ID, addrs, nil)
+	p.calls[len(p.calls)-1].Settings = settings
+	return err
 }
 
 // Drain marks backends draining; unknown backends are ignored.

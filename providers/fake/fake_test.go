@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -105,8 +106,34 @@ func TestNameAndLimitsReportConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Limits: %v", err)
 	}
-	if got != limits {
-		t.Errorf("Limits() = %+v, want %+v", got, limits)
+	want := limits
+	want.Capabilities.Applied = providers.AllSettings // limits without capabilities apply everything
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Limits() = %+v, want %+v", got, want)
+	}
+}
+
+func TestCapabilitiesPerTargetAndSettingsRecorded(t *testing.T) {
+	t.Parallel()
+	p := New(providers.Limits{MaxBatch: 3}, "be", "other")
+	narrow := providers.Capabilities{Applied: providers.SettingCheckInterval, Where: map[providers.Setting]string{providers.SettingSlowStart: "nowhere"}}
+	p.SetCapabilities("be", narrow)
+	for target, want := range map[string]providers.Capabilities{"be": narrow, "other": {Applied: providers.AllSettings}} {
+		got, err := p.Limits(t.Context(), target)
+		if err != nil {
+			t.Fatalf("Limits(%s): %v", target, err)
+		}
+		if !reflect.DeepEqual(got.Capabilities, want) {
+			t.Errorf("Limits(%s).Capabilities = %+v, want %+v", target, got.Capabilities, want)
+		}
+	}
+	hc := &providers.HealthCheck{Interval: 5 * time.Second}
+	if err := p.Register(t.Context(), providers.Target{ID: "be", HealthCheck: hc, SlowStart: time.Minute}, []providers.Backend{{Addr: addr(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	calls := p.CallsOf("Register")
+	if len(calls) != 1 || calls[0].Settings != (providers.Settings{HealthCheck: *hc, SlowStart: time.Minute}) {
+		t.Errorf("Register calls %+v, want one with the target's settings", calls)
 	}
 }
 
