@@ -95,8 +95,8 @@
 // the state file only for a server configured by name (hence the host name
 // with `init-addr last,127.0.0.1`); 127.0.0.1:1 is the parking address,
 // which the provider reads as "no pod". Declared slots keep the check
-// settings of the configuration (default-server, server-template), not
-// the target's.
+// settings and slowstart of the configuration (default-server,
+// server-template), not the target's.
 //
 // # Health
 //
@@ -106,19 +106,29 @@
 // for drained slots or soft-stopping servers, Unused when someone turned the
 // slot's checks off.
 //
-// # Health-check settings
+// # Health-check settings and slow start
 //
-// HAProxy 2.6 takes a server's check interval, rise and fall only at
-// `add server` (no Runtime API command changes them; `set server` can change
-// only the check's address, port and agent). The provider therefore writes
-// them into slots it adds and into their names (<prefix><n>-i<ms>r<rise>f<fall>),
-// with fastinter and downinter of a quarter of the interval (a down or
-// rising slot is checked four times as often, so a re-registered pod
-// serves again after about interval/4 × rise, not interval × rise),
-// and reuses a free slot for a target only when the settings match, unless
-// the backend cannot grow. The check protocol and path (`option httpchk`,
-// `tcp-check`) and `timeout check` are per backend in haproxy.cfg: a
-// target's Protocol, Path and Timeout are not honoured per server.
+// HAProxy 2.6 takes a server's check interval, rise, fall and slowstart
+// only at `add server` (no Runtime API command changes them; `set server`
+// can change only the check's address, port and agent). The provider
+// therefore writes them into slots it adds and into their names
+// (<prefix><n>-i<ms>r<rise>f<fall>[s<ms>], s being the slowstart), with
+// fastinter and downinter of a quarter of the interval (a down or rising
+// slot is checked four times as often, so a re-registered pod serves again
+// after about interval/4 × rise, not interval × rise), and reuses a free
+// slot for a target only when the settings match, unless the backend
+// cannot grow. slowstart starts its ramp when HAProxy counts the slot up,
+// which is while it is still in drain: the slot takes traffic from the
+// next List or Register on, so the ramp it sees is shorter by that delay.
+//
+// The check protocol and path (`option httpchk`, `tcp-check`) and `timeout
+// check` are per backend in haproxy.cfg, and the Runtime API reports none
+// of them. Declared slots keep the check settings and slowstart of the
+// configuration; `show stat` reports their rise and fall (check_rise,
+// check_fall) while their checks run, never their interval or slowstart.
+// Limits says all this per backend (providers.Capabilities, see
+// capabilities.go), so the caller refuses a group asking for what the
+// backend does not take instead of registering it without.
 //
 // # Batches
 //

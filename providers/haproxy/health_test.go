@@ -84,7 +84,11 @@ func TestSlotNames(t *testing.T) {
 		want slotName
 	}{
 		{"lbgate-1", true, slotName{Num: 1}},
-		{"lbgate-12-i200r2f3", true, slotName{Num: 12, HasSettings: true, Settings: checkSettings{200 * time.Millisecond, 2, 3}}},
+		{"lbgate-12-i200r2f3", true, slotName{Num: 12, HasSettings: true, Settings: checkSettings{Interval: 200 * time.Millisecond, Rise: 2, Fall: 3}}},
+		{"lbgate-3-i1000r2f2s30000", true, slotName{Num: 3, HasSettings: true,
+			Settings: checkSettings{Interval: time.Second, Rise: 2, Fall: 2, SlowStart: 30 * time.Second}}},
+		{"lbgate-3-i1000r2f2s", false, slotName{}},
+		{"lbgate-3-s30000", false, slotName{}},
 		{"lbgate-", false, slotName{}},
 		{"lbgate-x", false, slotName{}},
 		{"lbgate-1-i200", false, slotName{}},

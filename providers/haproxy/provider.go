@@ -83,17 +83,19 @@ func New(runtimeAPI string, opts Options) (*Provider, error) {
 // Name returns "haproxy".
 func (p *Provider) Name() string { return "haproxy" }
 
-// Limits reports the backend's slot capacity and the batch size. A backend
-// with a dynamic balance algorithm grows its pool with `add server`, so only
-// Options.MaxSlots limits it; one with a static algorithm (static-rr, or a
-// map-based hash) cannot, holds as many backends as it has slots, and takes
-// only weight 0 or each slot's configured weight.
+// Limits reports the backend's slot capacity, the batch size, and which
+// per-backend settings the backend's slots take (see capabilities). A
+// backend with a dynamic balance algorithm grows its pool with `add
+// server`, so only Options.MaxSlots limits it; one with a static algorithm
+// (static-rr, or a map-based hash) cannot, holds as many backends as it has
+// slots, and takes only weight 0 or each slot's configured weight.
 func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits, error) {
 	v, err := p.snapshot(ctx, target, true)
 	if err != nil {
 		return providers.Limits{}, err
 	}
-	l := providers.Limits{MaxBatch: p.opts.MaxBatch, MaxBackends: p.opts.MaxSlots, StaticWeight: !v.canGrow}
+	l := providers.Limits{MaxBatch: p.opts.MaxBatch, MaxBackends: p.opts.MaxSlots, StaticWeight: !v.canGrow,
+		Capabilities: p.capabilities(v)}
 	if !v.canGrow {
 		n := v.usableSlots()
 		if n == 0 {
@@ -106,11 +108,12 @@ func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits,
 	return l, nil
 }
 
-// settings returns the check settings for slots added for a target: the
-// target's values, else Options.HealthCheck, else HAProxy's defaults.
-func (p *Provider) settings(hc *providers.HealthCheck) checkSettings {
-	s := checkSettings{Interval: DefaultCheckInterval, Rise: DefaultRise, Fall: DefaultFall}
-	for _, h := range []*providers.HealthCheck{&p.opts.HealthCheck, hc} {
+// settings returns the settings for slots added for a target: the
+// target's values, else Options.HealthCheck, else HAProxy's defaults;
+// slowstart only from the target.
+func (p *Provider) settings(t providers.Target) checkSettings {
+	s := checkSettings{Interval: DefaultCheckInterval, Rise: DefaultRise, Fall: DefaultFall, SlowStart: max(t.SlowStart, 0).Round(time.Millisecond)}
+	for _, h := range []*providers.HealthCheck{&p.opts.HealthCheck, t.HealthCheck} {
 		if h == nil {
 			continue
 		}

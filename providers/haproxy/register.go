@@ -39,7 +39,7 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	if err != nil {
 		return err
 	}
-	cmds, err := planRegister(v, backends, p.settings(target.HealthCheck))
+	cmds, err := planRegister(v, backends, p.settings(target))
 	if err != nil {
 		return err
 	}

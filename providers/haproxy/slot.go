@@ -7,13 +7,17 @@ import (
 	"time"
 )
 
-// checkSettings are the per-server health-check settings HAProxy 2.6 takes
-// only when a server is created (`add server ... check inter rise fall`); the
-// Runtime API cannot change them later.
+// checkSettings are the per-server settings HAProxy 2.6 takes only when a
+// server is created (`add server ... check inter rise fall slowstart`); the
+// Runtime API cannot change them later (`set server` knows none of them).
 type checkSettings struct {
 	Interval time.Duration
 	Rise     int
 	Fall     int
+	// SlowStart is the server's `slowstart`: after each transition to up,
+	// HAProxy ramps its effective weight from low to full over this long
+	// (dynamic balance algorithms only). 0 is off.
+	SlowStart time.Duration
 }
 
 // keywords renders the settings as `add server` keywords. fastinter, the
@@ -22,24 +26,34 @@ type checkSettings struct {
 // new or re-registered pod still needs rise passed checks in a row, but
 // they come faster, so a pod re-registered after an HAProxy restart serves
 // again in about interval + (rise-1) × interval/4.
+//
+// slowstart starts the ramp when HAProxy counts the server up, which for a
+// new pod is while the slot is still in drain (see fillSlot): the slot goes
+// ready at the next List or Register, so the ramp is shortened by that
+// delay (a gate poll), never lengthened.
 func (c checkSettings) keywords() string {
 	fast := max(c.Interval.Milliseconds()/4, 1)
-	return fmt.Sprintf("check inter %dms fastinter %dms downinter %dms rise %d fall %d",
+	kw := fmt.Sprintf("check inter %dms fastinter %dms downinter %dms rise %d fall %d",
 		c.Interval.Milliseconds(), fast, fast, c.Rise, c.Fall)
+	if c.SlowStart > 0 {
+		kw += fmt.Sprintf(" slowstart %dms", c.SlowStart.Milliseconds())
+	}
+	return kw
 }
 
 // slotName is a parsed server name of the provider's slot pool:
 // <prefix><n> for slots from the configuration (server-template), or
-// <prefix><n>-i<ms>r<rise>f<fall> for slots the provider added, so a slot's
-// check settings can be read back from HAProxy (show servers state has no
-// interval column).
+// <prefix><n>-i<ms>r<rise>f<fall>[s<ms>] for slots the provider added, so a
+// slot's settings can be read back from HAProxy (neither show servers state
+// nor show stat has a column for the check interval or slowstart). The s
+// part is the slowstart, absent when off.
 type slotName struct {
 	Num         int
 	Settings    checkSettings
 	HasSettings bool
 }
 
-var slotSuffix = regexp.MustCompile(`^([0-9]+)(?:-i([0-9]+)r([0-9]+)f([0-9]+))?$`)
+var slotSuffix = regexp.MustCompile(`^([0-9]+)(?:-i([0-9]+)r([0-9]+)f([0-9]+)(?:s([0-9]+))?)?$`)
 
 // parseSlotName reports whether name belongs to the pool with the given prefix.
 func parseSlotName(prefix, name string) (slotName, bool) {
@@ -57,6 +71,10 @@ func parseSlotName(prefix, name string) (slotName, bool) {
 		s.Settings.Rise, _ = strconv.Atoi(m[3])
 		s.Settings.Fall, _ = strconv.Atoi(m[4])
 		s.Settings.Interval = time.Duration(ms) * time.Millisecond
+		if m[5] != "" {
+			ss, _ := strconv.Atoi(m[5])
+			s.Settings.SlowStart = time.Duration(ss) * time.Millisecond
+		}
 		s.HasSettings = true
 	}
 	return s, true
@@ -67,7 +85,11 @@ func (s slotName) format(prefix string) string {
 	if !s.HasSettings {
 		return prefix + strconv.Itoa(s.Num)
 	}
-	return fmt.Sprintf("%s%d-i%dr%df%d", prefix, s.Num, s.Settings.Interval.Milliseconds(), s.Settings.Rise, s.Settings.Fall)
+	name := fmt.Sprintf("%s%d-i%dr%df%d", prefix, s.Num, s.Settings.Interval.Milliseconds(), s.Settings.Rise, s.Settings.Fall)
+	if s.Settings.SlowStart > 0 {
+		name += fmt.Sprintf("s%d", s.Settings.SlowStart.Milliseconds())
+	}
+	return name
 }
 
 // slot is one server of a backend's pool: HAProxy's state of it, its

@@ -20,6 +20,8 @@ type view struct {
 	canGrow bool
 	// maxSlots is Options.MaxSlots.
 	maxSlots int
+	// algo is the backend's balance algorithm as `show stat` names it.
+	algo string
 }
 
 // snapshot reads a backend in one round trip: the CLI level (see Client.Run),
@@ -83,8 +85,12 @@ func newView(backend, prefix string, states []ServerState, rows []StatRow) *view
 	v := &view{backend: backend, prefix: prefix}
 	stats := map[string]StatRow{}
 	for _, r := range rows {
-		if r.Type == StatServer && r.Proxy == backend {
+		switch {
+		case r.Proxy != backend:
+		case r.Type == StatServer:
 			stats[r.Name] = r
+		case r.Type == StatBackend:
+			v.algo = r.Algo
 		}
 	}
 	for _, s := range states {
