@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
@@ -178,10 +179,22 @@ var _ = Describe("BackendGroup controller", func() {
 		p1 := t.runPod(ctx, "web-1", "web")
 		p2 := t.runPod(ctx, "web-2", "web")
 		Eventually(backends(t.target)).Should(ConsistOf(addr(p1), addr(p2)))
-		p3 := t.runPod(ctx, "web-3", "web")
+		// web-3 is the surge pod of a Deployment's rollout (no deployment
+		// controller runs here: the objects only say whose pod it is).
+		p3 := t.pod("web-3", "web", "web")
+		p3.OwnerReferences = t.deploymentOwner(ctx, "web", 2, intstr.FromInt32(1), intstr.FromInt32(0))
+		Expect(k8s.Create(ctx, p3)).To(Succeed())
+		p3, err := t.kubelet.RunPod(ctx, client.ObjectKeyFromObject(p3), true)
+		Expect(err).NotTo(HaveOccurred())
 		Eventually(gateState(ctx, p3, "web")).Should(Equal("False/QuotaExceeded"))
 		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionQuotaExceeded)).Should(HavePrefix("True/PodsWaiting"))
 		Consistently(backends(t.target)).Should(ConsistOf(addr(p1), addr(p2)))
+
+		By("explaining the deadlock: nothing leaves to free a place (issue 10, item 2)")
+		advice := "Deployment web has 2 replicas, maxSurge 1 and maxUnavailable 0: raise lbgate.dev/max-backends to at least 3 (replicas + maxSurge), or set maxUnavailable to at least 1"
+		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionQuotaExceeded)).Should(And(
+			HavePrefix("True/RolloutBlocked: rollout blocked: 1 pods wait for a place under max-backends 2"), HaveSuffix(advice)))
+		Eventually(eventsFor(ctx, t.name, "Service", "web", "RolloutBlocked")).Should(ConsistOf(ContainSubstring(advice)))
 
 		By("binding the waiting pod once a bound one has left")
 		Expect(k8s.Delete(ctx, p1, client.GracePeriodSeconds(0))).To(Succeed())

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,6 +99,34 @@ func (t *testNS) healthyAndPending(ctx context.Context) (healthy, pending *corev
 	Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
 	Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
 	return healthy, pending
+}
+
+// deploymentOwner creates a Deployment with its rolling-update bounds and a
+// ReplicaSet it controls, and returns the owner references of a pod of
+// that ReplicaSet. Nothing runs them: they only say whose a pod is.
+func (t *testNS) deploymentOwner(ctx context.Context, name string, replicas int32, surge, unavailable intstr.IntOrString) []metav1.OwnerReference {
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example/app:v2"}}},
+			},
+		},
+	}
+	Expect(k8s.Create(ctx, d)).To(Succeed())
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: name + "-v2",
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr(int32(1)), Selector: d.Spec.Selector, Template: d.Spec.Template},
+	}
+	Expect(k8s.Create(ctx, rs)).To(Succeed())
+	return []metav1.OwnerReference{*metav1.NewControllerRef(rs, appsv1.SchemeGroupVersion.WithKind("ReplicaSet"))}
 }
 
 // addr is the pod's backend address on port 8080.

@@ -103,7 +103,9 @@ func startManager() *managerHandle {
 		ResyncInterval:  3 * time.Second,
 		// Short, so the spec of a group without its Service sees the grace end.
 		ServiceGoneGrace: 2 * time.Second,
-		CIDRs:            map[v1alpha1.NetworkMode][]netip.Prefix{v1alpha1.NetworkModeGlobalRouter: {netip.MustParsePrefix("127.2.0.0/16")}},
+		// Short, so the quota spec sees a blocked rollout reported.
+		RolloutBlockedAfter: 2 * time.Second,
+		CIDRs:               map[v1alpha1.NetworkMode][]netip.Prefix{v1alpha1.NetworkModeGlobalRouter: {netip.MustParsePrefix("127.2.0.0/16")}},
 	}})).To(Succeed())
 	h := &managerHandle{cancel: cancel, done: make(chan struct{})}
 	go func() {

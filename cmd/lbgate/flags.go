@@ -24,6 +24,7 @@ type options struct {
 	gatePollInterval  time.Duration
 	resyncInterval    time.Duration
 	handoverTimeout   time.Duration
+	rolloutBlocked    time.Duration
 	maxConcurrent     int
 	metricsAddr       string
 	probeAddr         string
@@ -47,6 +48,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.gatePollInterval, "gate-poll-interval", backendgroup.DefaultPendingInterval, "how often a group re-reads the load balancer while a readiness gate waits for it")
 	fs.DurationVar(&o.resyncInterval, "resync-interval", backendgroup.DefaultResyncInterval, "how often a settled group re-reads the load balancer to catch drift (such as a restarted load balancer)")
 	fs.DurationVar(&o.handoverTimeout, "handover-timeout", backendgroup.DefaultHandoverTimeout, "how long backends that are no longer wanted (a selector, port or target change) stay in traffic while their replacements are not healthy")
+	fs.DurationVar(&o.rolloutBlocked, "rollout-blocked-after", backendgroup.DefaultRolloutBlockedAfter, "how long pods must wait for a place under the quota, with no bound pod leaving to free one, before a group reports the rollout blocked")
 	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "BackendGroups reconciled at once")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
@@ -113,6 +115,9 @@ func (o *options) backendGroupOptions() (backendgroup.Options, error) {
 	if o.handoverTimeout < time.Second {
 		return backendgroup.Options{}, fmt.Errorf("--handover-timeout=%s: must be at least 1s", o.handoverTimeout)
 	}
+	if o.rolloutBlocked < time.Second {
+		return backendgroup.Options{}, fmt.Errorf("--rollout-blocked-after=%s: must be at least 1s", o.rolloutBlocked)
+	}
 	if o.maxConcurrent < 1 {
 		return backendgroup.Options{}, fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", o.maxConcurrent)
 	}
@@ -122,6 +127,7 @@ func (o *options) backendGroupOptions() (backendgroup.Options, error) {
 		PendingInterval:         o.gatePollInterval,
 		ResyncInterval:          o.resyncInterval,
 		HandoverTimeout:         o.handoverTimeout,
+		RolloutBlockedAfter:     o.rolloutBlocked,
 		MaxConcurrentReconciles: o.maxConcurrent,
 	}, nil
 }

@@ -40,6 +40,7 @@ func TestFlags(t *testing.T) {
 		{name: "bad CIDR", args: []string{"--eni-cidrs=10.0.0.0/33"}, wantErr: []string{"--eni-cidrs", `"10.0.0.0/33"`}},
 		{name: "poll interval too short", args: []string{"--gate-poll-interval=1ms"}, wantErr: []string{"--gate-poll-interval=1ms", "at least 10ms"}},
 		{name: "resync too short", args: []string{"--resync-interval=100ms"}, wantErr: []string{"--resync-interval", "at least 1s"}},
+		{name: "rollout-blocked-after too short", args: []string{"--rollout-blocked-after=500ms"}, wantErr: []string{"--rollout-blocked-after=500ms", "at least 1s"}},
 		{name: "no reconcilers", args: []string{"--max-concurrent-reconciles=0"}, wantErr: []string{"--max-concurrent-reconciles=0"}},
 		{name: "haproxy without its Runtime API", args: []string{"--provider=haproxy"}, wantErr: []string{"--provider=haproxy needs --haproxy-runtime-api"}},
 		{name: "haproxy with a bad Runtime API", args: []string{"--provider=haproxy", "--haproxy-runtime-api=http://x"}, wantErr: []string{"--haproxy-runtime-api", "http://x"}},

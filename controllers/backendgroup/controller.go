@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -54,6 +55,10 @@ type Options struct {
 	// (a selector, port or target change) stay in traffic while their
 	// replacements are not healthy.
 	HandoverTimeout time.Duration
+	// RolloutBlockedAfter is how long pods must wait for a place, with no
+	// bound pod leaving to free one, before the group reports the rollout
+	// blocked (QuotaExceeded, reason RolloutBlocked).
+	RolloutBlockedAfter time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -87,6 +92,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HandoverTimeout <= 0 {
 		o.HandoverTimeout = DefaultHandoverTimeout
+	}
+	if o.RolloutBlockedAfter <= 0 {
+		o.RolloutBlockedAfter = DefaultRolloutBlockedAfter
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -138,6 +146,7 @@ func (r *Reconciler) serviceFound(key types.NamespacedName) {
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments;replicasets;statefulsets,verbs=get
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch;update
 
 // Reconcile brings one BackendGroup's load-balancer targets and pod gates in line with its pods.
@@ -211,7 +220,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others)
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	bg.Status.TimedOutPods = int32(gates.timedOut)
-	r.report(bg, svc, plan, counts, provErr)
+	r.report(bg, svc, plan, counts, r.blocked(ctx, bg, plan, counts, opts), provErr)
 	r.reportHandover(bg, plan)
 	if provErr != nil {
 		return retry(provErr)
@@ -220,6 +229,20 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 		return ctrl.Result{}, gateErr
 	}
 	return r.next(plan, counts, gates, checkWindow(bg), opts), nil
+}
+
+// blocked says, when pods wait for a place nothing will free (see
+// rolloutBlocked), why and what to change; else "". The clock is the
+// QuotaExceeded condition's, so a restart does not reset it.
+func (r *Reconciler) blocked(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, c podCounts, opts Options) string {
+	var since time.Time
+	if q := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionQuotaExceeded); q != nil && q.Status == metav1.ConditionTrue {
+		since = q.LastTransitionTime.Time
+	}
+	if !rolloutBlocked(plan, c, since, opts.Now(), opts.RolloutBlockedAfter) {
+		return ""
+	}
+	return blockedMessage(c.waiting, ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends), r.ownerOf(ctx, plan))
 }
 
 // recordIntent writes the records of backends about to be registered for

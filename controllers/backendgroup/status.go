@@ -98,7 +98,8 @@ func registeredAt(pp PodPlan, records map[TargetBackend]v1alpha1.BackendRecord) 
 }
 
 // report sets the group's counts and conditions and emits events for what users must act on.
-func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan Plan, c podCounts, provErr error) {
+// blocked, when not empty, says why the waiting pods can never get a place.
+func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan Plan, c podCounts, blocked string, provErr error) {
 	st := &bg.Status
 	gen := bg.Generation
 	st.Desired, st.Registered, st.Healthy, st.Waiting = int32(c.desired), int32(c.registered), int32(c.healthy), int32(c.waiting)
@@ -118,14 +119,7 @@ func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan
 		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionReady, false, "BackendsPending",
 			fmt.Sprintf("%d of %d backends healthy, %d registered, %d waiting for quota", c.healthy, c.desired, c.registered, c.waiting))
 	}
-	if c.waiting > 0 {
-		msg := fmt.Sprintf("%d pods wait for a place: max-backends is %d", c.waiting, ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
-		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, true, "PodsWaiting", msg)
-		r.Events.Warning(bg, events.QuotaExceeded, "Bind", "%s", msg)
-	} else {
-		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, false, "WithinQuota", "every eligible pod has a place")
-		r.Events.Resolved(bg, events.QuotaExceeded)
-	}
+	r.reportQuota(bg, svc, c, blocked)
 	if provErr != nil {
 		r.reportProviderError(bg, svc, provErr)
 	} else {
@@ -139,6 +133,27 @@ func (r *Reconciler) report(bg *v1alpha1.BackendGroup, svc *corev1.Service, plan
 		fmt.Sprintf("not bound: pod IP outside the %s ranges", bg.Status.NetworkMode))
 	warnPods(r.Events, svc, events.HostNetworkPod, c.hostNetwork, "not bound: hostNetwork pods are never bound to the load balancer")
 	r.reportUngated(bg, c.withoutGate)
+}
+
+// reportQuota sets QuotaExceeded: True while pods wait for a place (reason
+// PodsWaiting, or RolloutBlocked when nothing will free one, with one
+// Warning event on the Service that says what to change).
+func (r *Reconciler) reportQuota(bg *v1alpha1.BackendGroup, svc *corev1.Service, c podCounts, blocked string) {
+	st, gen := &bg.Status, bg.Generation
+	switch {
+	case c.waiting == 0:
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, false, "WithinQuota", "every eligible pod has a place")
+		r.Events.Resolved(bg, events.QuotaExceeded)
+		r.Events.Resolved(svc, events.RolloutBlocked)
+	case blocked != "":
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, true, ReasonRolloutBlocked, blocked)
+		r.Events.Warning(svc, events.RolloutBlocked, "Bind", "BackendGroup %s: %s", bg.Name, blocked)
+	default:
+		msg := fmt.Sprintf("%d pods wait for a place: max-backends is %d", c.waiting, ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
+		conditions.Set(&st.Conditions, gen, v1alpha1.ConditionQuotaExceeded, true, "PodsWaiting", msg)
+		r.Events.Warning(bg, events.QuotaExceeded, "Bind", "%s", msg)
+		r.Events.Resolved(svc, events.RolloutBlocked)
+	}
 }
 
 // reportProviderError marks the group Degraded and tells the Service's owners.
