@@ -113,6 +113,11 @@ type BackendStatus struct {
 	Health Health
 	// Reason is the load balancer's own words for the state, such as "L7STS/500".
 	Reason string
+	// Sessions is the number of sessions (connections, or requests in
+	// flight) the backend holds now, when SessionsKnown: a draining backend
+	// with none can go before its deregistration delay is over.
+	Sessions      int
+	SessionsKnown bool
 }
 
 // Limits is what a load balancer accepts for one target.

@@ -38,6 +38,7 @@ type Provider struct {
 	autoHeal providers.Health // health given to new backends
 	autoAdd  bool             // unknown targets spring into existence
 	caps     map[string]providers.Capabilities
+	sessions map[string]bool // targets whose List reports sessions
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -140,6 +141,30 @@ func (p *Provider) SetCapabilities(target string, c providers.Capabilities) {
 		p.caps = map[string]providers.Capabilities{}
 	}
 	p.caps[target] = c
+}
+
+// ReportSessions makes List report the sessions of every backend of
+// target (SessionsKnown; 0 unless SetSessions says otherwise), as HAProxy
+// does with its scur counter.
+func (p *Provider) ReportSessions(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sessions == nil {
+		p.sessions = map[string]bool{}
+	}
+	p.sessions[target] = true
+}
+
+// SetSessions sets how many sessions a backend holds; false when the target
+// has no such backend.
+func (p *Provider) SetSessions(target string, addr netip.AddrPort, n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.targets[target][addr]
+	if ok {
+		b.Sessions = n
+	}
+	return ok
 }
 
 // SetNewBackendHealth sets the health new backends start with (Initial by default).
@@ -326,7 +351,12 @@ func (p *Provider) List(ctx context.Context, target string) ([]providers.Backend
 func (p *Provider) listLocked(target string) []providers.BackendStatus {
 	out := make([]providers.BackendStatus, 0, len(p.targets[target]))
 	for _, b := range p.targets[target] {
-		out = append(out, *b)
+		st := *b
+		st.SessionsKnown = p.sessions[target]
+		if !st.SessionsKnown {
+			st.Sessions = 0
+		}
+		out = append(out, st)
 	}
 	slices.SortFunc(out, func(a, b providers.BackendStatus) int { return a.Addr.Compare(b.Addr) })
 	return out

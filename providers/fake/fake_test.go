@@ -696,6 +696,33 @@ func TestRuleClearFailuresEmptiesEveryQueue(t *testing.T) {
 	}
 }
 
+func TestRuleSessionsAreReportedOnlyWhereAsked(t *testing.T) {
+	t.Parallel()
+	p := New(providers.Limits{}, "be", "other")
+	mustRegister(t, p, "be", backends(5, 1))
+	mustRegister(t, p, "other", backends(5, 1))
+	a := addrs(1)[0]
+	if !p.SetSessions("be", a, 3) || !p.SetSessions("other", a, 3) {
+		t.Fatal("SetSessions did not find the registered backend")
+	}
+	if p.SetSessions("be", netip.MustParseAddrPort("127.9.9.9:1"), 1) {
+		t.Error("SetSessions found a backend that is not registered")
+	}
+	p.ReportSessions("be")
+	for target, want := range map[string]providers.BackendStatus{
+		"be":    {Sessions: 3, SessionsKnown: true},
+		"other": {}, // a target that does not report sessions says nothing of them
+	} {
+		list, err := p.List(t.Context(), target)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("List %s: %v, %v", target, list, err)
+		}
+		if list[0].Sessions != want.Sessions || list[0].SessionsKnown != want.SessionsKnown {
+			t.Errorf("List %s: sessions %d (known %v), want %d (known %v)", target, list[0].Sessions, list[0].SessionsKnown, want.Sessions, want.SessionsKnown)
+		}
+	}
+}
+
 func TestRuleCutOffFailsEveryCallOnThatTargetOnly(t *testing.T) {
 	t.Parallel()
 	p := New(providers.Limits{}, "be", "other")

@@ -31,6 +31,8 @@ func (p *Provider) List(ctx context.Context, target string) ([]providers.Backend
 			Backend: providers.Backend{Addr: s.AddrPort(), Weight: int32(s.Weight)},
 			Health:  s.health(),
 			Reason:  s.reason(),
+			// scur: HTTP streams or TCP connections on the server now.
+			Sessions: s.Stat.Sessions, SessionsKnown: true,
 		})
 	}
 	if err := p.apply(ctx, target, promote); err != nil {

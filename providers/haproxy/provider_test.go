@@ -217,8 +217,8 @@ func TestDeregisterParksSlotOnlyWhenSessionsAreGone(t *testing.T) {
 	if err := e.p.Deregister(e.ctx, "web", []netip.AddrPort{a.Addr}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.list()[a.Addr]; got.Health != providers.HealthDraining {
-		t.Fatalf("with a session open: %+v, want Draining", got)
+	if got := e.list()[a.Addr]; got.Health != providers.HealthDraining || !got.SessionsKnown || got.Sessions != 1 {
+		t.Fatalf("with a session open: %+v, want Draining with 1 session (scur)", got)
 	}
 	if st, _ := e.slotOf("web", a.Addr); st.Admin.Maint() {
 		t.Fatalf("slot parked while a session is open")
