@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -42,6 +43,12 @@ type App struct {
 	// PreStop is the preStop sleep every container has (default 3 s), so a
 	// leaving pod keeps serving while HAProxy drains it.
 	PreStop time.Duration
+	// NoPreStop gives the containers no preStop hook of their own (PreStop
+	// is ignored): a leaving pod then has the one lbgate's webhook adds, if
+	// any, and otherwise stops listening as soon as it is deleted.
+	NoPreStop bool
+	// Annotations are added to the Service's, such as lbgate.dev/prestop-delay.
+	Annotations map[string]string
 }
 
 func (a *App) defaults() {
@@ -55,15 +62,17 @@ func (a *App) defaults() {
 
 // Service returns the app's opted-in Service.
 func (a App) Service() *corev1.Service {
+	annotations := map[string]string{
+		v1alpha1.AnnotationDirectAccess:                  "true",
+		v1alpha1.AnnotationLoadBalancer:                  a.Backend,
+		v1alpha1.AnnotationHealthCheckInterval:           "1s",
+		v1alpha1.AnnotationHealthCheckHealthyThreshold:   "2",
+		v1alpha1.AnnotationHealthCheckUnhealthyThreshold: "2",
+		v1alpha1.AnnotationDeregistrationDelay:           "5s",
+	}
+	maps.Copy(annotations, a.Annotations)
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: a.Namespace, Name: a.Name, Annotations: map[string]string{
-			v1alpha1.AnnotationDirectAccess:                  "true",
-			v1alpha1.AnnotationLoadBalancer:                  a.Backend,
-			v1alpha1.AnnotationHealthCheckInterval:           "1s",
-			v1alpha1.AnnotationHealthCheckHealthyThreshold:   "2",
-			v1alpha1.AnnotationHealthCheckUnhealthyThreshold: "2",
-			v1alpha1.AnnotationDeregistrationDelay:           "5s",
-		}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: a.Namespace, Name: a.Name, Annotations: annotations},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{"app": a.Name},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
@@ -76,6 +85,12 @@ func (a App) Deployment() *appsv1.Deployment {
 	a.defaults()
 	labels := map[string]string{"app": a.Name}
 	grace := int64(15)
+	lifecycle := &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
+		Sleep: &corev1.SleepAction{Seconds: int64(a.PreStop / time.Second)},
+	}}
+	if a.NoPreStop {
+		lifecycle = nil
+	}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: a.Namespace, Name: a.Name},
 		Spec: appsv1.DeploymentSpec{
@@ -96,9 +111,7 @@ func (a App) Deployment() *appsv1.Deployment {
 							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromString("http")}},
 							PeriodSeconds: 1,
 						},
-						Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
-							Sleep: &corev1.SleepAction{Seconds: int64(a.PreStop / time.Second)},
-						}},
+						Lifecycle: lifecycle,
 					}},
 				},
 			},
