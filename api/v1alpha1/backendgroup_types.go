@@ -223,6 +223,11 @@ type BackendRecord struct {
 	// deregistration delay later.
 	// +optional
 	DrainingSince *metav1.Time `json:"drainingSince,omitempty"`
+	// IdleSince is when the load balancer first reported the draining
+	// backend without any session (where it counts sessions); it is removed
+	// after a short quiet period, before its deregistration delay is over.
+	// +optional
+	IdleSince *metav1.Time `json:"idleSince,omitempty"`
 }
 
 // BackendGroup binds the pods behind a Service straight to load-balancer targets

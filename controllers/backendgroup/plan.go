@@ -386,9 +386,10 @@ func (pl *planner) leavingBackends(pp PodPlan) []TargetBackend {
 	return slices.Compact(out)
 }
 
-// drainUntil drains tb now and removes it at due.
+// drainUntil drains tb now and removes it at due, or sooner once it is
+// idle (see idle).
 func (pl *planner) drainUntil(tb TargetBackend, due time.Time) {
-	if !pl.in.Now.Before(due) {
+	if !pl.in.Now.Before(due) || pl.idle(tb) {
 		pl.p.Deregister[tb.Target] = append(pl.p.Deregister[tb.Target], tb.Addr)
 		return
 	}
@@ -396,6 +397,46 @@ func (pl *planner) drainUntil(tb TargetBackend, due time.Time) {
 		pl.p.Drain[tb.Target] = append(pl.p.Drain[tb.Target], tb.Addr)
 	}
 	pl.dueAt(due)
+}
+
+// Drain until idle: where the load balancer counts a backend's sessions,
+// a draining backend that has had none for drainQuietPeriod goes before
+// its deregistration delay is over; while it still has sessions the group
+// looks again every idlePoll. A session that is still open (a long-lived
+// connection) keeps it until the delay.
+const (
+	drainQuietPeriod = 2 * time.Second
+	idlePoll         = time.Second
+)
+
+// idle keeps tb's record of since when the load balancer reports it
+// draining without a session, and says whether that has lasted
+// drainQuietPeriod. A backend drained by this very pass is not idle yet:
+// its drain must be in force first.
+func (pl *planner) idle(tb TargetBackend) bool {
+	st, onLB := pl.lb[tb]
+	rec, known := pl.p.Records[tb]
+	if !onLB || !known || !st.SessionsKnown || st.Health != providers.HealthDraining {
+		return false
+	}
+	if st.Sessions > 0 {
+		if rec.IdleSince != nil {
+			rec.IdleSince = nil
+			pl.p.Records[tb] = rec
+		}
+		pl.dueAt(pl.in.Now.Add(idlePoll))
+		return false
+	}
+	if rec.IdleSince == nil {
+		rec.IdleSince = &metav1.Time{Time: pl.in.Now}
+		pl.p.Records[tb] = rec
+	}
+	quietUntil := rec.IdleSince.Add(drainQuietPeriod)
+	if !pl.in.Now.Before(quietUntil) {
+		return true
+	}
+	pl.dueAt(quietUntil)
+	return false
 }
 
 func (pl *planner) dueAt(t time.Time) {
