@@ -30,7 +30,7 @@ func TestDrainUntilIdle(t *testing.T) {
 		next      time.Time
 	}{
 		{name: "idle for the first time: the quiet period starts",
-			status: providers.BackendStatus{Health: providers.HealthDraining, SessionsKnown: true},
+			status:   providers.BackendStatus{Health: providers.HealthDraining, SessionsKnown: true},
 			wantIdle: ago(0), next: pfNow.Add(drainQuietPeriod)},
 		{name: "idle for the quiet period: removed before the delay",
 			status: providers.BackendStatus{Health: providers.HealthDraining, SessionsKnown: true}, idleSince: ago(drainQuietPeriod),
@@ -46,7 +46,7 @@ func TestDrainUntilIdle(t *testing.T) {
 			wantIdle: ago(time.Minute), next: pfNow.Add(10 * time.Second)},
 		{name: "not draining yet: drained first, never removed in the same pass",
 			status: providers.BackendStatus{Health: providers.HealthHealthy, SessionsKnown: true},
-			next: pfNow.Add(10 * time.Second)},
+			next:   pfNow.Add(10 * time.Second)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := pfInput(leaving)
