@@ -46,7 +46,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	st, err = stack.Start(bg, stack.Options{
 		ModuleDir: module,
 		Backends: []string{"be_basic", "be_roll_roll", "be_roll_rollnew", "be_base", "be_broken", "be_fault", "be_op", "be_scale", "be_bluegreen", "be_sticky", "be_together",
-			"be_restart", "be_state", "be_zerodrop", "be_zerodrop_off"},
+			"be_restart", "be_state", "be_zerodrop", "be_zerodrop_off", "be_quota", "be_timeout", "be_idle"},
+		// Short, so the quota scenario sees a blocked rollout reported soon.
+		OperatorArgs: []string{"--rollout-blocked-after=5s"},
 		// be_state is configured as the README's reload-safe HAProxy section says.
 		DeclaredSlots: map[string]int{"be_state": 10},
 		ServerState:   true,
