@@ -273,18 +273,13 @@ func (p *parser) optionalDuration(annotation string, lo, hi time.Duration) *meta
 	return &metav1.Duration{Duration: d}
 }
 
-// optionalSeconds is duration for an annotation without a default, in whole
-// seconds: nil when absent or invalid.
+// optionalSeconds is optionalDuration in whole seconds.
 func (p *parser) optionalSeconds(annotation string, lo, hi time.Duration) *int32 {
-	if _, ok := p.ann[annotation]; !ok {
+	d := p.optionalDuration(annotation, lo, hi)
+	if d == nil {
 		return nil
 	}
-	before := len(p.errs)
-	d := p.duration(annotation, lo, hi, 0)
-	if len(p.errs) > before {
-		return nil
-	}
-	return ptr(int32(d / time.Second))
+	return ptr(int32(d.Duration / time.Second))
 }
 
 // parseDuration reads whole seconds in [lo, hi] written as a Go duration
