@@ -104,7 +104,7 @@ func trimContainers(cs []corev1.Container) []corev1.Container {
 // Setup registers every controller with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	rec := events.NewRecorder(mgr.GetEventRecorder(EventSource))
-	if err := (&service.Reconciler{Client: mgr.GetClient(), Events: rec}).SetupWithManager(mgr); err != nil {
+	if err := (&service.Reconciler{Client: mgr.GetClient(), Events: rec, Provider: cfg.Provider}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Service controller: %w", err)
 	}
 	bg := &backendgroup.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Provider: cfg.Provider, Events: rec, Options: cfg.BackendGroup}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/capability"
 	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/providers"
@@ -22,15 +23,19 @@ import (
 // larger than the provider's limit. It returns the load balancer's view after
 // the calls that succeeded, the targets where a call failed, and the errors
 // (after trying every target).
+//
+// A group whose settings a target does not honour (checkSettings) is
+// refused: it registers nothing new until it changes.
 func (r *Reconciler) apply(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, registered map[string][]providers.BackendStatus, limits map[string]providers.Limits) (map[TargetBackend]providers.BackendStatus, map[string]bool, error) {
 	lb := indexRegistered(registered)
+	refused := r.checkSettings(bg, limits)
 	failed := map[string]bool{}
 	var errs []error
 	for _, target := range knownTargets(bg) {
 		if _, listed := registered[target]; !listed && !slices.Contains(targetsOf(bg), target) {
 			continue // a former target that is gone
 		}
-		if err := r.applyTarget(ctx, bg, target, limits[target].MaxBatch, plan, lb); err != nil {
+		if err := r.applyTarget(ctx, bg, target, limits[target].MaxBatch, plan, lb, refused); err != nil {
 			failed[target] = true
 			errs = append(errs, err)
 		}
@@ -98,7 +103,7 @@ func heldTargets(bg *v1alpha1.BackendGroup, lb map[TargetBackend]providers.Backe
 	return out
 }
 
-func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int, plan Plan, lb map[TargetBackend]providers.BackendStatus) error {
+func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int, plan Plan, lb map[TargetBackend]providers.BackendStatus, refused bool) error {
 	logger := log.FromContext(ctx).WithValues("target", target, "provider", r.Provider.Name())
 	if addrs := plan.Drain[target]; len(addrs) > 0 {
 		if err := inBatches(addrs, maxBatch, func(b []netip.AddrPort) error { return r.Provider.Drain(ctx, target, b) }); err != nil {
@@ -122,8 +127,12 @@ func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup,
 		logger.Info("deregistered backends", "count", len(addrs))
 		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s", summarize(addrs), target)
 	}
-	if backends := plan.Register[target]; len(backends) > 0 {
-		t := providers.Target{ID: target, HealthCheck: healthCheck(bg.Spec.HealthCheck)}
+	backends := registrations(plan.Register[target], refused, lb, target)
+	if held := len(plan.Register[target]) - len(backends); held > 0 {
+		logger.Info("not registering: the group's settings are refused", "count", held)
+	}
+	if len(backends) > 0 {
+		t := capability.Target(target, bg.Spec)
 		if err := inBatches(backends, maxBatch, func(b []providers.Backend) error { return r.Provider.Register(ctx, t, b) }); err != nil {
 			return fmt.Errorf("registering on target %s: %w", target, err)
 		}
@@ -258,21 +267,6 @@ func retiredTargets(bg *v1alpha1.BackendGroup) []string {
 
 // targetsOf lists the group's distinct targets in spec order.
 func targetsOf(bg *v1alpha1.BackendGroup) []string { return targets.Of(bg) }
-
-func healthCheck(hc *v1alpha1.HealthCheck) *providers.HealthCheck {
-	if hc == nil {
-		return nil
-	}
-	sec := func(p *int32) int { return int(ptrOr(p, 0)) }
-	return &providers.HealthCheck{
-		Protocol:           string(hc.Protocol),
-		Path:               hc.Path,
-		Interval:           secondsOf(sec(hc.IntervalSeconds)),
-		Timeout:            secondsOf(sec(hc.TimeoutSeconds)),
-		HealthyThreshold:   sec(hc.HealthyThreshold),
-		UnhealthyThreshold: sec(hc.UnhealthyThreshold),
-	}
-}
 
 // summarize lists up to five addresses and counts the rest, for events.
 func summarize(addrs []netip.AddrPort) string {

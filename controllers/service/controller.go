@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -29,10 +30,12 @@ import (
 
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/capability"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/controllers/internal/result"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
+	"github.com/lbgate/lbgate/providers"
 )
 
 // ServiceLabel on a BackendGroup names the Service it was made for.
@@ -42,6 +45,10 @@ const ServiceLabel = "lbgate.dev/service"
 type Reconciler struct {
 	Client client.Client
 	Events *events.Recorder
+	// Provider is asked, before a group's spec changes, whether its
+	// targets take the group's health check and slow start; nil skips
+	// that check (the BackendGroup controller makes it anyway).
+	Provider providers.Provider
 }
 
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
@@ -80,7 +87,10 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) error {
 	return r.ensureGroup(ctx, svc, spec)
 }
 
-// ensureGroup creates or updates the Service's BackendGroup and marks it Accepted.
+// ensureGroup creates or updates the Service's BackendGroup and marks it
+// Accepted. A change that asks a target for a setting it does not take is
+// refused (refuseAnnotations) and the group's spec stays as it is; a new
+// group is created as asked, and the BackendGroup controller refuses it.
 func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec v1alpha1.BackendGroupSpec) error {
 	r.Events.Resolved(svc, events.InvalidAnnotation)
 	bg := &v1alpha1.BackendGroup{}
@@ -108,6 +118,11 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 	case !bg.DeletionTimestamp.IsZero():
 		return nil // being removed (opt-out and back): the next event recreates it
 	case !equality.Semantic.DeepEqual(bg.Spec, spec) || bg.Annotations[v1alpha1.AnnotationPreStopDelay] != preStopDelay(svc):
+		if !equality.Semantic.DeepEqual(bg.Spec, spec) {
+			if msg := r.unsupported(ctx, svc, spec); msg != "" {
+				return r.refuseAnnotations(ctx, svc, bg, msg)
+			}
+		}
 		before := bg.DeepCopy()
 		bg.Spec = spec
 		setPreStopDelay(bg, svc)
@@ -136,7 +151,58 @@ func (r *Reconciler) acceptUnlessConflict(ctx context.Context, svc *corev1.Servi
 		return r.setAccepted(ctx, bg, false, events.TargetConflict, conflict)
 	}
 	r.Events.Resolved(svc, events.TargetConflict)
+	if c := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionAccepted); c != nil && c.Status == metav1.ConditionFalse &&
+		c.Reason == events.UnsupportedSetting && c.ObservedGeneration == bg.Generation {
+		// The BackendGroup controller found that a target does not take
+		// the group's settings as they are now (a target that changed
+		// since, or a group created so): its verdict stands, and the
+		// Service's owners hear of it.
+		r.Events.Warning(svc, events.UnsupportedAnnotation, "Bind", "BackendGroup %s: %s", bg.Name, c.Message)
+		return nil
+	}
+	r.Events.Resolved(svc, events.UnsupportedAnnotation)
 	return r.setAccepted(ctx, bg, true, "AnnotationsValid", "the Service's lbgate.dev annotations are valid")
+}
+
+// unsupported checks the settings spec asks for (health check, slow start)
+// against what its targets take, and says which annotations a target
+// does not honour, with where to configure them instead ("" when all are
+// honoured). A target whose limits cannot be read is not judged here: the
+// BackendGroup controller checks every pass.
+func (r *Reconciler) unsupported(ctx context.Context, svc *corev1.Service, spec v1alpha1.BackendGroupSpec) string {
+	if r.Provider == nil {
+		return ""
+	}
+	ids := targets.Of(&v1alpha1.BackendGroup{Spec: spec})
+	caps := map[string]providers.Capabilities{}
+	for _, t := range ids {
+		l, err := r.Provider.Limits(ctx, t)
+		if err != nil {
+			log.FromContext(ctx).V(1).Info("cannot read a target's limits; its settings are checked by the BackendGroup controller", "target", t, "err", err.Error())
+			continue
+		}
+		caps[t] = l.Capabilities
+	}
+	refusals := capability.Check(spec, ids, caps, capability.Annotations)
+	if len(refusals) == 0 {
+		return ""
+	}
+	for i := range refusals {
+		if raw, ok := svc.Annotations[refusals[i].Name]; ok {
+			refusals[i].Value = raw
+		}
+	}
+	return capability.Message(r.Provider.Name(), refusals)
+}
+
+// refuseAnnotations reports annotations a target does not honour, as
+// rejectAnnotations does malformed ones: the group's spec is not touched,
+// so the last good binding stays in force.
+func (r *Reconciler) refuseAnnotations(ctx context.Context, svc *corev1.Service, bg *v1alpha1.BackendGroup, msg string) error {
+	msg += "; the last good binding stays in force"
+	r.Events.Warning(svc, events.UnsupportedAnnotation, "Bind", "%s", msg)
+	log.FromContext(ctx).Info("annotations ask for settings a target does not take", "problems", msg)
+	return r.setAccepted(ctx, bg, false, events.UnsupportedAnnotation, msg)
 }
 
 // preStopDelay is the Service's lbgate.dev/prestop-delay as the group

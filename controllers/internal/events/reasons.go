@@ -44,4 +44,11 @@ const (
 	RolloutBlocked = "RolloutBlocked"
 	// GatesReleased: the group was removed and the remaining pods' gates were set True.
 	GatesReleased = "GatesReleased"
+	// UnsupportedAnnotation: a Service annotation asks for a per-backend
+	// setting the provider cannot apply on a target; the last good binding
+	// stays in force.
+	UnsupportedAnnotation = "UnsupportedAnnotation"
+	// UnsupportedSetting: a BackendGroup asks for a per-backend setting the
+	// provider cannot apply on a target; the group registers nothing new.
+	UnsupportedSetting = "UnsupportedSetting"
 )
