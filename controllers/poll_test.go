@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/providers"
@@ -27,12 +28,19 @@ var _ = Describe("Pending polls", func() {
 			v1alpha1.AnnotationHealthCheckHealthyThreshold: "1",
 		})
 		const pods = 50
+		running := make([]*corev1.Pod, 0, pods)
 		for i := range pods {
-			t.runPod(ctx, fmt.Sprintf("web-%d", i), "web")
+			running = append(running, t.runPod(ctx, fmt.Sprintf("web-%d", i), "web"))
 		}
 		Eventually(backends(t.target), "20s").Should(HaveLen(pods))
 		Eventually(func() int32 { return group(ctx, t.name, "web").Status.Registered }).Should(BeEquivalentTo(pods))
 		lastRegistered := time.Now()
+		// Every gate written (each write is a pod event, which brings the
+		// group back): from here on only the group's own polls call the
+		// load balancer.
+		for _, p := range running {
+			Eventually(gateState(ctx, p, "web"), "20s").Should(Equal("False/Unhealthy"))
+		}
 
 		time.Sleep(time.Until(lastRegistered.Add(10 * time.Second))) // the backoff needs the pods to age: nothing to wait for
 		lb.ResetCalls()
