@@ -220,7 +220,8 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others)
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	bg.Status.TimedOutPods = int32(gates.timedOut)
-	r.report(bg, svc, plan, counts, r.blocked(ctx, bg, plan, counts, opts), provErr)
+	blocked, blockedCheck := r.blocked(ctx, bg, plan, counts, opts)
+	r.report(bg, svc, plan, counts, blocked, provErr)
 	r.reportHandover(bg, plan)
 	if provErr != nil {
 		return retry(provErr)
@@ -228,21 +229,25 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	if gateErr != nil {
 		return ctrl.Result{}, gateErr
 	}
-	return r.next(plan, counts, gates, checkWindow(bg), opts), nil
+	return r.next(plan, counts, checkWindow(bg), opts, gates.nextTimeout, blockedCheck), nil
 }
 
 // blocked says, when pods wait for a place nothing will free (see
-// rolloutBlocked), why and what to change; else "". The clock is the
-// QuotaExceeded condition's, so a restart does not reset it.
-func (r *Reconciler) blocked(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, c podCounts, opts Options) string {
-	var since time.Time
+// rolloutBlocked), why and what to change; else "" and, while pods wait,
+// when to check again. The clock is the QuotaExceeded condition's, so a
+// restart does not reset it.
+func (r *Reconciler) blocked(ctx context.Context, bg *v1alpha1.BackendGroup, plan Plan, c podCounts, opts Options) (string, time.Time) {
+	since := opts.Now() // the condition turns True in this pass
 	if q := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionQuotaExceeded); q != nil && q.Status == metav1.ConditionTrue {
 		since = q.LastTransitionTime.Time
 	}
-	if !rolloutBlocked(plan, c, since, opts.Now(), opts.RolloutBlockedAfter) {
-		return ""
+	if c.waiting == 0 {
+		return "", time.Time{}
 	}
-	return blockedMessage(c.waiting, ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends), r.ownerOf(ctx, plan))
+	if !rolloutBlocked(plan, c, since, opts.Now(), opts.RolloutBlockedAfter) {
+		return "", since.Add(opts.RolloutBlockedAfter)
+	}
+	return blockedMessage(c.waiting, ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends), r.ownerOf(ctx, plan)), time.Time{}
 }
 
 // recordIntent writes the records of backends about to be registered for
@@ -462,9 +467,10 @@ func (r *Reconciler) trackTargets(ctx context.Context, bg *v1alpha1.BackendGroup
 
 // next says when to look again: soon while a gate waits for the load
 // balancer (backing off for pods that wait much longer than a check takes,
-// see pendingPoll), at the deregistration time of a draining pod or when a
-// readiness timeout is due, else at the resync.
-func (r *Reconciler) next(plan Plan, c podCounts, g gateSummary, window time.Duration, opts Options) ctrl.Result {
+// see pendingPoll), at the deregistration time of a draining pod, at any
+// of wake (a readiness timeout, a quota wait turning into a blocked
+// rollout), else at the resync.
+func (r *Reconciler) next(plan Plan, c podCounts, window time.Duration, opts Options, wake ...time.Time) ctrl.Result {
 	after := opts.ResyncInterval
 	if c.drifted > 0 {
 		after = min(after, driftInterval)
@@ -479,11 +485,10 @@ func (r *Reconciler) next(plan Plan, c podCounts, g gateSummary, window time.Dur
 	if c.waiting > 0 && len(plan.Deregister) > 0 {
 		after = min(after, opts.PendingInterval) // a place was freed: bind the next waiting pod now
 	}
-	if !plan.NextDeregistration.IsZero() {
-		after = min(after, max(plan.NextDeregistration.Sub(opts.Now()), opts.PendingInterval))
-	}
-	if !g.nextTimeout.IsZero() {
-		after = min(after, max(g.nextTimeout.Sub(opts.Now()), opts.PendingInterval))
+	for _, t := range append(wake, plan.NextDeregistration) {
+		if !t.IsZero() {
+			after = min(after, max(t.Sub(opts.Now()), opts.PendingInterval))
+		}
 	}
 	return ctrl.Result{RequeueAfter: after}
 }
