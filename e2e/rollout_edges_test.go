@@ -32,11 +32,16 @@ func readGroup(ctx context.Context, a stack.App) (*v1alpha1.BackendGroup, error)
 
 // serviceEvents lists the notes of the app's Service events with a reason.
 func serviceEvents(ctx context.Context, a stack.App, reason string) []string {
+	return objectEvents(ctx, a.Namespace, "Service", a.Name, reason)
+}
+
+// objectEvents lists the notes of the events about one object with a reason.
+func objectEvents(ctx context.Context, ns, kind, name, reason string) []string {
 	list := &eventsv1.EventList{}
-	Expect(st.Client.List(ctx, list, client.InNamespace(a.Namespace))).To(Succeed())
+	Expect(st.Client.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 	var out []string
 	for _, e := range list.Items {
-		if e.Regarding.Kind == "Service" && e.Regarding.Name == a.Name && e.Reason == reason {
+		if e.Regarding.Kind == kind && e.Regarding.Name == name && e.Reason == reason {
 			out = append(out, e.Note)
 		}
 	}
@@ -81,7 +86,7 @@ var _ = Describe("Rollout edge cases", Ordered, func() {
 					}
 					return c.Reason + ": " + c.Message
 				}).WithContext(ctx).WithTimeout(time.Minute).Should(And(HavePrefix("RolloutBlocked: rollout blocked: 1 pods wait"), HaveSuffix(advice)))
-				Eventually(func() []string { return serviceEvents(ctx, a, "RolloutBlocked") }).WithContext(ctx).Should(ContainElement(ContainSubstring(advice)))
+				Eventually(func() []string { return serviceEvents(ctx, a, "RolloutBlocked") }).WithContext(ctx).WithTimeout(time.Minute).Should(ContainElement(ContainSubstring(advice)))
 				blockedFor = time.Since(began)
 				// Do as the message says: allow one pod down.
 				d := &appsv1.Deployment{}
@@ -152,7 +157,7 @@ var _ = Describe("Rollout edge cases", Ordered, func() {
 		Eventually(func() (int32, error) {
 			bg, err := readGroup(ctx, a)
 			return bg.Status.Waiting, err
-		}).WithContext(ctx).Should(BeZero())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(BeZero())
 		report := gen.Stop()
 		GinkgoWriter.Print(report.Table())
 		AddReportEntry("scale 5 -> 8 -> 3 under max-backends 5", report.Table())
@@ -218,7 +223,14 @@ var _ = Describe("Rollout edge cases", Ordered, func() {
 		Eventually(func() (int32, error) {
 			bg, err := readGroup(ctx, a)
 			return bg.Status.TimedOutPods, err
-		}).WithContext(ctx).Should(BeEquivalentTo(2))
-		Eventually(func() []string { return serviceEvents(ctx, a, "ReadinessTimeout") }).WithContext(ctx).Should(HaveLen(2))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(BeEquivalentTo(2))
+		// One event on each pod; the Service's events about the two pods may
+		// be folded into one event series by the events API.
+		Eventually(func() []string { return serviceEvents(ctx, a, "ReadinessTimeout") }).WithContext(ctx).WithTimeout(time.Minute).
+			ShouldNot(BeEmpty())
+		for _, p := range pods(ctx, a) {
+			Eventually(func() []string { return objectEvents(ctx, a.Namespace, "Pod", p.Name, "ReadinessTimeout") }).WithContext(ctx).WithTimeout(time.Minute).
+				Should(ContainElement(ContainSubstring("readiness timeout of 10s")), "pod %s", p.Name)
+		}
 	}, SpecTimeout(3*time.Minute))
 })
