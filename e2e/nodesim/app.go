@@ -46,6 +46,9 @@ type appHandler struct {
 	mu       sync.Mutex
 	killed   bool
 	inflight sync.WaitGroup
+	// turns holds one token per request served while warming up, when
+	// the behaviour caps them (WarmupConcurrency); made on first use.
+	turns chan struct{}
 }
 
 // ServeHTTP answers the readiness path and /healthz with their status
@@ -84,14 +87,35 @@ func (h *appHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // warmUp applies the warm-up mode to a request and reports whether the
-// request should go on (slow mode) or has been answered (fail mode).
+// request should go on (slow mode, after waiting for a turn when the
+// concurrency is capped) or has been answered (fail mode).
 func (h *appHandler) warmUp(w http.ResponseWriter, r *http.Request) bool {
 	if h.b.WarmupMode == WarmupFail {
 		http.Error(w, "warming up", h.b.WarmupStatus)
 		return false
 	}
+	if n := h.b.WarmupConcurrency; n > 0 {
+		turns := h.warmupTurns(n)
+		select {
+		case turns <- struct{}{}:
+			defer func() { <-turns }()
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
+		}
+	}
 	h.sleep(r, h.b.WarmupLatency)
 	return true
+}
+
+// warmupTurns returns the tokens that cap the requests a warming app
+// serves at once.
+func (h *appHandler) warmupTurns(n int) chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.turns == nil {
+		h.turns = make(chan struct{}, n)
+	}
+	return h.turns
 }
 
 // sleep delays a request. When the app is killed meanwhile the request is

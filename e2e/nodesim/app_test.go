@@ -3,7 +3,9 @@ package nodesim
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -74,6 +76,32 @@ func TestAppWarmup(t *testing.T) {
 	slow.Warmup, slow.WarmupLatency = 10*time.Second, 60*time.Millisecond
 	if rec, took := get(testHandler(slow, start, start.Add(time.Second)), "/"); rec.Code != 200 || took < 60*time.Millisecond {
 		t.Fatalf("slow mode: %d after %v", rec.Code, took)
+	}
+}
+
+// TestAppWarmupConcurrency: a warming app with a concurrency cap serves
+// that many requests at once; the others wait for a turn, so the last of
+// three concurrent requests with a cap of one takes at least three
+// latencies.
+func TestAppWarmupConcurrency(t *testing.T) {
+	start := time.Unix(1000, 0)
+	b := defaultBehaviour()
+	b.Warmup, b.WarmupLatency, b.WarmupConcurrency = 10*time.Second, 40*time.Millisecond, 1
+	serveThree := func(h http.Handler) time.Duration {
+		var wg sync.WaitGroup
+		took := make([]time.Duration, 3)
+		for i := range took {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, took[i] = get(h, "/")
+			}()
+		}
+		wg.Wait()
+		return slices.Max(took)
+	}
+	if longest := serveThree(testHandler(b, start, start.Add(time.Second))); longest < 3*b.WarmupLatency {
+		t.Errorf("warming, cap 1: the last of three requests took %v, want at least %v (one at a time)", longest, 3*b.WarmupLatency)
 	}
 }
 

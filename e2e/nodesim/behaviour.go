@@ -35,6 +35,11 @@ const (
 	// EnvWarmupHealthz makes /healthz warm up too when "true" (default false:
 	// /healthz and the readiness path answer at once, as in many real apps).
 	EnvWarmupHealthz = "NODESIM_WARMUP_HEALTHZ"
+	// EnvWarmupConcurrency caps how many requests a warming app serves at
+	// once in slow mode; the others wait for a turn (default 0: no cap). A
+	// cold app so serves at most this many per NODESIM_WARMUP_LATENCY, and
+	// its latency grows with the load it gets, as a cold JIT or cache does.
+	EnvWarmupConcurrency = "NODESIM_WARMUP_CONCURRENCY"
 )
 
 // Warm-up modes.
@@ -47,14 +52,15 @@ const (
 
 // tagItems maps image-tag item keys to the environment variable they stand for.
 var tagItems = map[string]string{
-	"startup":       EnvStartupDelay,
-	"healthz":       EnvHealthzStatus,
-	"readiness":     EnvReadinessStatus,
-	"warmup":        EnvWarmup,
-	"warmupmode":    EnvWarmupMode,
-	"warmuplatency": EnvWarmupLatency,
-	"warmupstatus":  EnvWarmupStatus,
-	"warmuphealthz": EnvWarmupHealthz,
+	"startup":           EnvStartupDelay,
+	"healthz":           EnvHealthzStatus,
+	"readiness":         EnvReadinessStatus,
+	"warmup":            EnvWarmup,
+	"warmupmode":        EnvWarmupMode,
+	"warmuplatency":     EnvWarmupLatency,
+	"warmupstatus":      EnvWarmupStatus,
+	"warmuphealthz":     EnvWarmupHealthz,
+	"warmupconcurrency": EnvWarmupConcurrency,
 }
 
 // behaviour is how one container's simulated app behaves.
@@ -68,6 +74,8 @@ type behaviour struct {
 	WarmupLatency   time.Duration
 	WarmupStatus    int
 	WarmupHealthz   bool
+	// WarmupConcurrency caps the requests served at once while warming up in slow mode (0: no cap).
+	WarmupConcurrency int
 }
 
 // defaultBehaviour is an app that listens at once and is healthy.
@@ -97,7 +105,7 @@ func parseBehaviour(c *corev1.Container) (behaviour, error) {
 		key, value, ok := strings.Cut(item, "-")
 		env, known := tagItems[key]
 		if !ok || !known {
-			return b, fmt.Errorf("image %q: unknown tag item %q (want one of startup, healthz, readiness, warmup, warmupmode, warmuplatency, warmupstatus, warmuphealthz followed by -VALUE)", c.Image, item)
+			return b, fmt.Errorf("image %q: unknown tag item %q (want one of startup, healthz, readiness, warmup, warmupmode, warmuplatency, warmupstatus, warmuphealthz, warmupconcurrency followed by -VALUE)", c.Image, item)
 		}
 		settings[env] = value
 	}
@@ -143,6 +151,11 @@ func (b *behaviour) set(name, value string) error {
 		b.WarmupStatus, err = parseStatus(value)
 	case EnvWarmupHealthz:
 		b.WarmupHealthz, err = strconv.ParseBool(value)
+	case EnvWarmupConcurrency:
+		b.WarmupConcurrency, err = strconv.Atoi(value)
+		if err == nil && b.WarmupConcurrency < 0 {
+			err = errors.New("negative concurrency")
+		}
 	default:
 		return errors.New("unknown nodesim setting")
 	}

@@ -57,6 +57,11 @@ func TestParseBehaviour(t *testing.T) {
 				return b.StartupDelay == 2*time.Second && b.ReadinessStatus == 503 && b.Warmup == time.Second &&
 					b.WarmupLatency == 250*time.Millisecond && b.WarmupStatus == 502 && b.WarmupHealthz
 			}, false},
+		{"warm-up concurrency from the image tag", corev1.Container{Image: "app:v2--warmup-6s--warmuplatency-100ms--warmupconcurrency-2"},
+			func(b behaviour) bool {
+				return b.Warmup == 6*time.Second && b.WarmupLatency == 100*time.Millisecond && b.WarmupConcurrency == 2 && b.WarmupMode == WarmupSlow
+			}, false},
+		{"negative warm-up concurrency", corev1.Container{Image: "app", Env: env(EnvWarmupConcurrency, "-1")}, nil, true},
 		{"bad status code", corev1.Container{Image: "app", Env: env(EnvHealthzStatus, "abc")}, nil, true},
 		{"status code out of range", corev1.Container{Image: "app", Env: env(EnvHealthzStatus, "700")}, nil, true},
 		{"negative duration", corev1.Container{Image: "app", Env: env(EnvStartupDelay, "-1s")}, nil, true},

@@ -77,6 +77,8 @@
 //	NODESIM_WARMUP_LATENCY   warmuplatency-2s added latency in slow mode (1s)
 //	NODESIM_WARMUP_STATUS    warmupstatus-502 status code in fail mode (503)
 //	NODESIM_WARMUP_HEALTHZ   warmuphealthz-true  /healthz warms up too (false)
+//	NODESIM_WARMUP_CONCURRENCY warmupconcurrency-2 in slow mode, requests served at
+//	                                          once while warming up; the others queue (0: no cap)
 //
 // The image tag is VERSION[--ITEM...], for example
 // "example.com/app:v2--healthz-500--startup-2s" is version "v2" with
