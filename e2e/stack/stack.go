@@ -37,7 +37,8 @@ type Options struct {
 	BinDir string
 	// WorkDir holds logs and state (default a new temporary directory, removed by Stop).
 	WorkDir string
-	// Backends are the HAProxy backends to create, one frontend each.
+	// Backends are the HAProxy backends to create, one frontend each, with
+	// those scenario files declare (DeclareBackends).
 	Backends []string
 	// DeclaredSlots and ServerState configure HAProxy as
 	// haproxytest.Config's fields of the same names: server-template slots
@@ -80,6 +81,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if len(opts.Backends) == 0 {
 		opts.Backends = []string{"be_web"}
 	}
+	opts.Backends = withDeclared(opts.Backends)
 	s := &Stack{opts: opts, workDir: opts.WorkDir}
 	if s.workDir == "" {
 		if s.workDir, err = os.MkdirTemp("", "lbgate-e2e-"); err != nil {

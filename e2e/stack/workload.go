@@ -49,6 +49,9 @@ type App struct {
 	NoPreStop bool
 	// Annotations are added to the Service's, such as lbgate.dev/prestop-delay.
 	Annotations map[string]string
+	// MinReadySeconds is the Deployment's: how long a new pod must be Ready
+	// before it counts as available and an old pod is let go.
+	MinReadySeconds int32
 }
 
 func (a *App) defaults() {
@@ -94,8 +97,9 @@ func (a App) Deployment() *appsv1.Deployment {
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: a.Namespace, Name: a.Name},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: &a.Replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Replicas:        &a.Replicas,
+			MinReadySeconds: a.MinReadySeconds,
+			Selector:        &metav1.LabelSelector{MatchLabels: labels},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
 				MaxSurge: &a.MaxSurge, MaxUnavailable: &a.MaxUnavailable,
 			}},
@@ -127,7 +131,17 @@ func (s *Stack) Deploy(ctx context.Context, a App) error {
 	if err := s.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	if err := s.Client.Create(ctx, a.Service()); err != nil {
+	svc := a.Service()
+	if s.opts.DeclaredSlots[a.Backend] > 0 {
+		// Declared slots take their check settings from haproxy.cfg, and
+		// lbgate refuses a group that asks them for others.
+		for _, k := range []string{v1alpha1.AnnotationHealthCheckInterval, v1alpha1.AnnotationHealthCheckHealthyThreshold, v1alpha1.AnnotationHealthCheckUnhealthyThreshold} {
+			if _, own := a.Annotations[k]; !own {
+				delete(svc.Annotations, k)
+			}
+		}
+	}
+	if err := s.Client.Create(ctx, svc); err != nil {
 		return fmt.Errorf("creating Service %s: %w", a.Name, err)
 	}
 	if err := s.Client.Create(ctx, a.Deployment()); err != nil {
