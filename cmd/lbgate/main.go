@@ -112,12 +112,14 @@ func newProvider(o options) (providers.Provider, error) {
 			return nil, fmt.Errorf("--haproxy-runtime-api=%q: %w", o.haproxyRuntimeAPI, err)
 		}
 		return p, nil
+	case "tencent", "tencentclb":
+		return o.tencent.provider()
 	case "fake":
 		p := fake.New(providers.Limits{})
 		p.SetNewBackendHealth(providers.HealthHealthy)
 		p.CreateTargetsOnUse(true)
 		return p, nil
 	default:
-		return nil, fmt.Errorf("--provider=%q: must be haproxy or fake", o.provider)
+		return nil, fmt.Errorf("--provider=%q: must be haproxy, tencent or fake", o.provider)
 	}
 }
