@@ -264,10 +264,15 @@ func TestThrottlingHonoured(t *testing.T) {
 	if len(at) != 50 {
 		t.Fatalf("%d calls seen, want 50", len(at))
 	}
-	// No 1-second window holds more than 20 calls (with a 21-call window
-	// 20 intervals of 50ms apart, i.e. at least 1s from first to last).
+	// The provider spaces each action's calls 50ms apart (20 a second):
+	// 50 calls span at least 49 spaces, and no 21 calls fall in much less
+	// than a second. The margins allow for scheduling jitter between the
+	// provider's clock and the server's record of each call.
+	if span := at[len(at)-1].Sub(at[0]); span < 2200*time.Millisecond {
+		t.Fatalf("50 calls within %s: more than 20 a second", span)
+	}
 	for i := 20; i < len(at); i++ {
-		if d := at[i].Sub(at[i-20]); d < 950*time.Millisecond {
+		if d := at[i].Sub(at[i-20]); d < 800*time.Millisecond {
 			t.Fatalf("calls %d to %d within %s: more than 20 a second", i-20, i, d)
 		}
 	}
@@ -349,5 +354,23 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := down.List(context.Background(), "lb-1/lbl-4"); !providers.IsUnavailable(err) {
 		t.Fatalf("no server: %v, want unavailable", err)
+	}
+}
+
+// A batch that fails on the target's listener (FailListenerIdSet) fails
+// the call, naming the listener; the next call binds.
+func TestPartialFailureFailsTheCall(t *testing.T) {
+	s, p := setup(t, clbsim.Config{}, tencent.Options{})
+	addr := app(t)
+	s.FailListenerParts("lbl-4")
+	err := p.Register(context.Background(), providers.Target{ID: "lb-1/lbl-4"}, []providers.Backend{{Addr: addr, Weight: 10}})
+	if err == nil || !strings.Contains(err.Error(), "lbl-4") {
+		t.Fatalf("Register whose listener failed: %v, want an error naming lbl-4", err)
+	}
+	if err := p.Register(context.Background(), providers.Target{ID: "lb-1/lbl-4"}, []providers.Backend{{Addr: addr, Weight: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.Backends("lb-1", "lbl-4", "")); got != 1 {
+		t.Fatalf("%d bound after the retry, want 1", got)
 	}
 }

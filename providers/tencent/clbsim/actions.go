@@ -113,11 +113,15 @@ func (s *Server) batchTargets(register bool, req tencent.BatchTargetsRequest, re
 	}
 	failed := map[string]bool{}
 	for _, it := range items {
+		if s.failPart[it.t.ListenerId] {
+			failed[it.t.ListenerId] = true
+		}
 		_, bound := it.r.targets[key(it.t.EniIp, it.t.Port)]
 		if bound == register {
 			failed[it.t.ListenerId] = true
 		}
 	}
+	s.failPart = nil
 	var ok []item
 	for _, it := range items {
 		if !failed[it.t.ListenerId] {

@@ -86,6 +86,7 @@ type Server struct {
 	buckets  map[string]*bucket
 	faults   map[string][]string // action -> error codes for its next calls
 	failTask int                 // the next tasks that fail
+	failPart map[string]bool     // listeners whose part of the next batch fails
 	latency  time.Duration
 	calls    []Call
 	closed   bool
@@ -216,6 +217,19 @@ func (s *Server) FailNextTasks(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failTask += n
+}
+
+// FailListenerParts makes the part of the next BatchRegisterTargets or
+// BatchDeregisterTargets on each listener given fail, as a bind on it
+// would fail on the cloud's side: the listener is in FailListenerIdSet
+// and its targets are left as they were.
+func (s *Server) FailListenerParts(listenerIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failPart = map[string]bool{}
+	for _, id := range listenerIDs {
+		s.failPart[id] = true
+	}
 }
 
 // SetLatency delays every answer by d.

@@ -471,3 +471,25 @@ func TestInjectedErrors(t *testing.T) {
 		t.Fatalf("calls %+v", calls)
 	}
 }
+
+// Fault injection: a listener's part of the next batch fails on its own
+// (FailListenerIdSet), the other listeners' parts apply.
+func TestInjectedPartialFailure(t *testing.T) {
+	s, c := start(t, clbsim.Config{})
+	s.FailListenerParts("lbl-7")
+	out, err := register(c, tencent.BatchTarget{ListenerId: "lbl-4", Port: 80, EniIp: "127.0.0.2"},
+		tencent.BatchTarget{ListenerId: "lbl-7", LocationId: "loc-1", Port: 80, EniIp: "127.0.0.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(out.FailListenerIdSet) != "[lbl-7]" || len(s.Backends("lb-1", "lbl-7", "loc-1")) != 0 || len(s.Backends("lb-1", "lbl-4", "")) != 1 {
+		t.Fatalf("FailListenerIdSet %v, lbl-7 %v, lbl-4 %v; want lbl-7 failed and empty, lbl-4 bound",
+			out.FailListenerIdSet, s.Backends("lb-1", "lbl-7", "loc-1"), s.Backends("lb-1", "lbl-4", ""))
+	}
+	if _, err := register(c, tencent.BatchTarget{ListenerId: "lbl-7", LocationId: "loc-1", Port: 80, EniIp: "127.0.0.2"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Backends("lb-1", "lbl-7", "loc-1")) != 1 {
+		t.Fatal("the injected failure lasted beyond one batch")
+	}
+}
