@@ -210,8 +210,6 @@ func warnPods(rec *events.Recorder, obj client.Object, reason string, pods []str
 
 func equalStatus(a, b v1alpha1.BackendGroupStatus) bool { return equality.Semantic.DeepEqual(a, b) }
 
-func secondsOf(n int) time.Duration { return time.Duration(n) * time.Second }
-
 // reportHandover tells the Service's owners when retired backends are kept
 // in traffic for their replacements, and when a handover timed out.
 func (r *Reconciler) reportHandover(bg *v1alpha1.BackendGroup, plan Plan) {
