@@ -95,6 +95,7 @@ var _ = Describe("Settings a target does not take", func() {
 		Eventually(eventsFor(ctx, t.name, "BackendGroup", "web", "UnsupportedSetting")).Should(ContainElement(ContainSubstring(want)))
 		Consistently(backends(t.target)).Should(BeEmpty(), "a refused group registers nothing")
 		Expect(gateState(ctx, pod, "web")()).To(Equal("False/Registering"))
+		Eventually(func() string { return gate(ctx, pod, "web").Message }).Should(Equal("not registered: " + want + "; the group registers nothing new until this changes"))
 
 		By("dropping the timeout")
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(bg), bg)).To(Succeed())

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,6 +38,10 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, s
 	if bg.Spec.ReadinessTimeout != nil {
 		timeout = bg.Spec.ReadinessTimeout.Duration
 	}
+	refused := ""
+	if c := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionAccepted); c != nil && c.Status == metav1.ConditionFalse && c.Reason == events.UnsupportedSetting {
+		refused = c.Message
+	}
 	var sum gateSummary
 	var errs []error
 	for _, pp := range plan.Pods {
@@ -47,6 +52,7 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, s
 		if !ok {
 			continue
 		}
+		v = withRefusal(v, refused)
 		cur := r.gates.current(pp.Pod, condType)
 		if !isTrue(cur) {
 			var due time.Time
@@ -66,6 +72,15 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, s
 	}
 	errs = append(errs, r.releaseOthers(ctx, bg, others, "the pod no longer matches the selector of Service "+bg.Spec.ServiceName))
 	return sum, errors.Join(errs...)
+}
+
+// withRefusal says why a pod of a refused group (its settings are not
+// honoured by the provider, see checkSettings) is not registered.
+func withRefusal(v GateVerdict, refused string) GateVerdict {
+	if refused != "" && v.Status != corev1.ConditionTrue && v.Reason == v1alpha1.GateReasonRegistering {
+		v.Message = "not registered: " + refused
+	}
+	return v
 }
 
 // reportReadinessTimeout tells the pod's and the Service's owners that a
