@@ -24,6 +24,7 @@ const (
 	ActionDescribeTargetHealth    = "DescribeTargetHealth"
 	ActionDescribeQuota           = "DescribeQuota"
 	ActionDescribeTaskStatus      = "DescribeTaskStatus"
+	ActionDescribeListeners       = "DescribeListeners"
 )
 
 // QuotaTargetBind is the DescribeQuota id of the number of backends one
@@ -180,6 +181,52 @@ type DescribeTaskStatusResponse struct {
 	Status    int64  `json:"Status"`
 	Message   string `json:"Message"`
 	RequestId string `json:"RequestId"`
+}
+
+// DescribeListenersRequest is the body of DescribeListeners: the listeners
+// of one load balancer, all of them or those named.
+type DescribeListenersRequest struct {
+	LoadBalancerId string   `json:"LoadBalancerId"`
+	ListenerIds    []string `json:"ListenerIds,omitempty"`
+}
+
+// HealthCheck is a listener's (layer 4) or a rule's (layer 7) health check.
+type HealthCheck struct {
+	// HealthSwitch is 1 when the check is on, 0 when off.
+	HealthSwitch int64 `json:"HealthSwitch"`
+	// TimeOut and IntervalTime are in seconds.
+	TimeOut      int64 `json:"TimeOut"`
+	IntervalTime int64 `json:"IntervalTime"`
+	// HealthNum and UnHealthNum are the passes and failures in a row that decide.
+	HealthNum   int64 `json:"HealthNum"`
+	UnHealthNum int64 `json:"UnHealthNum"`
+	// CheckType is TCP, HTTP, HTTPS, GRPC, PING or CUSTOM.
+	CheckType     string `json:"CheckType,omitempty"`
+	HttpCheckPath string `json:"HttpCheckPath,omitempty"`
+}
+
+// RuleOutput is a layer-7 forwarding rule of a listener.
+type RuleOutput struct {
+	LocationId  string       `json:"LocationId"`
+	HealthCheck *HealthCheck `json:"HealthCheck,omitempty"`
+}
+
+// Listener is a listener of a load balancer.
+type Listener struct {
+	ListenerId string `json:"ListenerId"`
+	Protocol   string `json:"Protocol"`
+	Port       int64  `json:"Port"`
+	// HealthCheck is the listener's check (layer 4 only).
+	HealthCheck *HealthCheck `json:"HealthCheck,omitempty"`
+	// Rules are the forwarding rules (layer 7 only).
+	Rules []RuleOutput `json:"Rules,omitempty"`
+}
+
+// DescribeListenersResponse is the answer of DescribeListeners.
+type DescribeListenersResponse struct {
+	Listeners  []Listener `json:"Listeners"`
+	TotalCount int64      `json:"TotalCount"`
+	RequestId  string     `json:"RequestId"`
 }
 
 // APIError is the error of a failed call: HTTP 200 with Response.Error.

@@ -64,6 +64,7 @@ type Provider struct {
 	lbs      map[string]*sync.Mutex
 	quota    int
 	quotaAt  time.Time
+	caps     map[string]cachedCaps
 }
 
 // New returns a provider for the region; it connects nowhere until called.
@@ -84,7 +85,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = DefaultRetryAfter
 	}
-	return &Provider{client: c, opts: opts, limiters: map[string]*rate.Limiter{}, lbs: map[string]*sync.Mutex{}}, nil
+	return &Provider{client: c, opts: opts, limiters: map[string]*rate.Limiter{}, lbs: map[string]*sync.Mutex{}, caps: map[string]cachedCaps{}}, nil
 }
 
 // Name is "tencent".
@@ -117,29 +118,125 @@ func parseTarget(s string) (targetID, error) {
 	return t, nil
 }
 
-// Limits reports the quota (TOTAL_TARGET_BIND_QUOTA) and the batch limit.
+// Limits reports the quota (TOTAL_TARGET_BIND_QUOTA), the batch limit,
+// and the health check the target's listener or rule runs. It fails with
+// a NotFoundError when the load balancer, listener or rule does not
+// exist, or the id's layer does not match the listener's.
 func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits, error) {
-	if _, err := parseTarget(target); err != nil {
+	t, err := parseTarget(target)
+	if err != nil {
 		return providers.Limits{}, err
 	}
 	q, err := p.maxBackends(ctx)
 	if err != nil {
 		return providers.Limits{}, err
 	}
-	return providers.Limits{MaxBackends: q, MaxBatch: MaxBatchTargets, Capabilities: capabilities()}, nil
+	caps, err := p.capabilitiesOf(ctx, t)
+	if err != nil {
+		return providers.Limits{}, err
+	}
+	return providers.Limits{MaxBackends: q, MaxBatch: MaxBatchTargets, Capabilities: caps}, nil
+}
+
+// capabilitiesOf reads the health check of t's listener (layer 4) or rule
+// (layer 7) with DescribeListeners, at most every QuotaTTL per target.
+func (p *Provider) capabilitiesOf(ctx context.Context, t targetID) (providers.Capabilities, error) {
+	p.mu.Lock()
+	if c, ok := p.caps[t.raw]; ok && time.Since(c.at) < p.opts.QuotaTTL {
+		p.mu.Unlock()
+		return c.caps, nil
+	}
+	p.mu.Unlock()
+	var out DescribeListenersResponse
+	if err := p.call(ctx, t.raw, ActionDescribeListeners, DescribeListenersRequest{LoadBalancerId: t.lb, ListenerIds: []string{t.listener}}, &out); err != nil {
+		return providers.Capabilities{}, err
+	}
+	check, err := checkOf(t, out.Listeners)
+	if err != nil {
+		return providers.Capabilities{}, err
+	}
+	caps := capabilities(check, t.location != "")
+	p.mu.Lock()
+	p.caps[t.raw] = cachedCaps{caps: caps, at: time.Now()}
+	p.mu.Unlock()
+	return caps, nil
+}
+
+// cachedCaps is a target's capabilities as read at a time.
+type cachedCaps struct {
+	caps providers.Capabilities
+	at   time.Time
+}
+
+// checkOf finds the health check of t among a DescribeListeners answer.
+func checkOf(t targetID, listeners []Listener) (*HealthCheck, error) {
+	notFound := func(format string, args ...any) error {
+		return &providers.NotFoundError{Target: t.raw, Detail: fmt.Sprintf(format, args...)}
+	}
+	for _, l := range listeners {
+		if l.ListenerId != t.listener {
+			continue
+		}
+		layer7 := l.Protocol == "HTTP" || l.Protocol == "HTTPS"
+		switch {
+		case t.location == "" && layer7:
+			return nil, notFound("listener %s is layer 7 (%s): the target id needs its rule, %s/%s/loc-xxxx", t.listener, l.Protocol, t.lb, t.listener)
+		case t.location == "":
+			return l.HealthCheck, nil
+		case !layer7:
+			return nil, notFound("listener %s is layer 4 (%s) and has no rules: the target id is %s/%s", t.listener, l.Protocol, t.lb, t.listener)
+		}
+		for _, r := range l.Rules {
+			if r.LocationId == t.location {
+				return r.HealthCheck, nil
+			}
+		}
+		return nil, notFound("rule %s is not on listener %s", t.location, t.listener)
+	}
+	return nil, notFound("listener %s is not on load balancer %s", t.listener, t.lb)
 }
 
 // capabilities: the CLB checks health and ramps weights per listener (or
-// layer-7 rule), set on the listener, not per backend; the provider does
-// not change listeners, so it applies none of a group's settings.
-func capabilities() providers.Capabilities {
-	check := "the CLB runs one health check per listener (per rule on layer 7): set it on the listener or rule (console, or ModifyListener / ModifyRule HealthCheck)"
+// layer-7 rule), set on the listener, not per backend, and the provider
+// does not change listeners: it applies none of a group's settings. It
+// reports the check in force (DescribeListeners), so a group that asks for
+// the check the listener runs is honoured, and one that asks for another
+// is refused with the listener's values. check is nil when not known.
+func capabilities(check *HealthCheck, layer7 bool) providers.Capabilities {
+	const how = "set it on the listener or rule (console, or ModifyListener / ModifyRule HealthCheck)"
+	const set = "the CLB runs one health check per listener (per rule on layer 7): " + how
+	checks := providers.AllSettings &^ providers.SettingSlowStart
 	where := map[providers.Setting]string{}
-	for _, s := range (providers.AllSettings &^ providers.SettingSlowStart).Each() {
-		where[s] = check
+	for _, s := range checks.Each() {
+		where[s] = set
 	}
 	where[providers.SettingSlowStart] = "the CLB ramps new backends per listener: set SlowStart on the listener (console, or ModifyListener)"
-	return providers.Capabilities{Where: where}
+	c := providers.Capabilities{Where: where}
+	if check == nil {
+		return c
+	}
+	if check.HealthSwitch != 1 {
+		for _, s := range checks.Each() {
+			where[s] = "the health check of the listener (or rule) is off, so the CLB sends traffic unchecked: turn it on and " + how
+		}
+		return c
+	}
+	c.Reported = checks
+	sec := func(n int64) time.Duration { return time.Duration(n) * time.Second }
+	c.InForce.HealthCheck = providers.HealthCheck{Interval: sec(check.IntervalTime), Timeout: sec(check.TimeOut),
+		HealthyThreshold: int(check.HealthNum), UnhealthyThreshold: int(check.UnHealthNum)}
+	switch typ := strings.ToUpper(check.CheckType); {
+	case typ == "HTTP" || typ == "" && layer7:
+		c.InForce.HealthCheck.Protocol, c.InForce.HealthCheck.Path = "http", check.HttpCheckPath
+	case typ == "TCP" || typ == "" && !layer7:
+		c.InForce.HealthCheck.Protocol = "tcp"
+	default:
+		c.Reported &^= providers.SettingCheckProtocol | providers.SettingCheckPath
+		for _, s := range []providers.Setting{providers.SettingCheckProtocol, providers.SettingCheckPath} {
+			where[s] = fmt.Sprintf("the listener (or rule) checks with %s, which lbgate has no name for: leave the protocol and path out of the group, or %s", typ, how)
+		}
+	}
+	return c
 }
 
 // maxBackends returns TOTAL_TARGET_BIND_QUOTA, read at most every QuotaTTL.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 
@@ -142,18 +144,78 @@ func TestTypedErrors(t *testing.T) {
 	}
 }
 
-func TestCapabilitiesApplyNothingAndSayWhere(t *testing.T) {
-	c := capabilities()
-	if c.Applied != 0 || c.Reported != 0 {
-		t.Fatalf("capabilities %+v: the provider applies and reads no listener setting", c)
+func TestCapabilities(t *testing.T) {
+	httpCheck := &HealthCheck{HealthSwitch: 1, CheckType: "HTTP", HttpCheckPath: "/healthz", IntervalTime: 2, TimeOut: 2, HealthNum: 3, UnHealthNum: 3}
+	hc := func(protocol, path string, interval, timeout time.Duration, rise, fall int) providers.Settings {
+		return providers.Settings{HealthCheck: providers.HealthCheck{Protocol: protocol, Path: path, Interval: interval, Timeout: timeout, HealthyThreshold: rise, UnhealthyThreshold: fall}}
 	}
-	refused := c.Refusals(providers.Settings{HealthCheck: providers.HealthCheck{Protocol: "http", Path: "/hz", Interval: 1}, SlowStart: 1})
-	if len(refused) != 4 {
-		t.Fatalf("refusals %+v, want protocol, path, interval and slow start", refused)
+	tests := []struct {
+		name   string
+		check  *HealthCheck
+		layer7 bool
+		want   providers.Settings
+		// refused are the settings refused, in order.
+		refused []providers.Setting
+	}{
+		{"nothing asked is never refused", nil, false, providers.Settings{}, nil},
+		{"check not known: every setting asked is refused", nil, false, hc("tcp", "", 0, 0, 0, 0), []providers.Setting{providers.SettingCheckProtocol}},
+		{"the rule's own check is honoured", httpCheck, true, hc("http", "/healthz", 2*time.Second, 2*time.Second, 3, 3), nil},
+		{"another path is refused", httpCheck, true, hc("http", "/ready", 0, 0, 0, 0), []providers.Setting{providers.SettingCheckPath}},
+		{"another interval and rise are refused", httpCheck, true, hc("", "", 5*time.Second, 0, 2, 0),
+			[]providers.Setting{providers.SettingCheckInterval, providers.SettingCheckHealthyThreshold}},
+		{"slow start is never honoured", httpCheck, true, providers.Settings{SlowStart: time.Minute}, []providers.Setting{providers.SettingSlowStart}},
+		{"a layer-7 rule with no check type checks over HTTP", &HealthCheck{HealthSwitch: 1, HttpCheckPath: "/"}, true, hc("http", "/", 0, 0, 0, 0), nil},
+		{"a layer-4 listener with no check type checks over TCP", &HealthCheck{HealthSwitch: 1}, false, hc("http", "/", 0, 0, 0, 0), []providers.Setting{providers.SettingCheckProtocol}},
+		{"a TCP check honours tcp", &HealthCheck{HealthSwitch: 1, CheckType: "TCP"}, false, hc("tcp", "", 0, 0, 0, 0), nil},
+		{"a check lbgate cannot name refuses any protocol", &HealthCheck{HealthSwitch: 1, CheckType: "PING"}, false, hc("tcp", "", 0, 0, 0, 0), []providers.Setting{providers.SettingCheckProtocol}},
+		{"a check that is off refuses every check setting", &HealthCheck{HealthSwitch: 0, CheckType: "TCP"}, false, hc("tcp", "", 0, 0, 0, 0), []providers.Setting{providers.SettingCheckProtocol}},
 	}
-	for _, r := range refused {
-		if r.Where == "" || r.Where == fmt.Sprintf("the provider cannot apply the %s", r.Setting) {
-			t.Errorf("refusal of %s does not say where to set it: %q", r.Setting, r.Where)
+	for _, tt := range tests {
+		c := capabilities(tt.check, tt.layer7)
+		if c.Applied != 0 {
+			t.Errorf("%s: Applied %s: the provider applies no per-backend setting", tt.name, c.Applied)
+		}
+		var got []providers.Setting
+		for _, r := range c.Refusals(tt.want) {
+			got = append(got, r.Setting)
+			if r.Where == "" || strings.HasPrefix(r.Where, "the provider cannot apply") {
+				t.Errorf("%s: refusal of %s does not say where to set it: %q", tt.name, r.Setting, r.Where)
+			}
+		}
+		if !reflect.DeepEqual(got, tt.refused) {
+			t.Errorf("%s: refused %v, want %v", tt.name, got, tt.refused)
+		}
+	}
+}
+
+func TestCheckOf(t *testing.T) {
+	check := &HealthCheck{HealthSwitch: 1}
+	listeners := []Listener{
+		{ListenerId: "lbl-4", Protocol: "TCP", HealthCheck: check},
+		{ListenerId: "lbl-7", Protocol: "HTTP", Rules: []RuleOutput{{LocationId: "loc-1", HealthCheck: check}}},
+	}
+	tests := []struct {
+		target string
+		ok     bool
+	}{
+		{"lb-1/lbl-4", true},
+		{"lb-1/lbl-7/loc-1", true},
+		{"lb-1/lbl-7", false},       // layer 7 needs its rule
+		{"lb-1/lbl-4/loc-1", false}, // layer 4 has no rules
+		{"lb-1/lbl-7/loc-2", false},
+		{"lb-1/lbl-9", false},
+	}
+	for _, tt := range tests {
+		id, err := parseTarget(tt.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := checkOf(id, listeners)
+		if tt.ok && (err != nil || got != check) {
+			t.Errorf("checkOf(%s) = %v, %v; want the check", tt.target, got, err)
+		}
+		if !tt.ok && !providers.IsNotFound(err) {
+			t.Errorf("checkOf(%s) = %v, %v; want not found", tt.target, got, err)
 		}
 	}
 }

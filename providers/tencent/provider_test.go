@@ -337,9 +337,17 @@ func TestErrors(t *testing.T) {
 		if _, err := p.List(context.Background(), target); !providers.IsNotFound(err) {
 			t.Errorf("List(%s): %v, want not found", target, err)
 		}
+		if _, err := p.Limits(context.Background(), target); !providers.IsNotFound(err) {
+			t.Errorf("Limits(%s): %v, want not found", target, err)
+		}
 		if err := p.Register(context.Background(), providers.Target{ID: target}, []providers.Backend{{Addr: app(t), Weight: 10}}); !providers.IsNotFound(err) {
 			t.Errorf("Register(%s): %v, want not found", target, err)
 		}
+	}
+	// A layer-7 listener without its rule: Limits, which the controller
+	// asks before anything else, says the id needs the rule.
+	if _, err := p.Limits(context.Background(), "lb-1/lbl-7"); !providers.IsNotFound(err) || !strings.Contains(err.Error(), "needs its rule") {
+		t.Errorf("Limits(lb-1/lbl-7): %v, want not found, saying the id needs its rule", err)
 	}
 	// Nothing listens: unavailable.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -372,5 +380,33 @@ func TestPartialFailureFailsTheCall(t *testing.T) {
 	}
 	if got := len(s.Backends("lb-1", "lbl-4", "")); got != 1 {
 		t.Fatalf("%d bound after the retry, want 1", got)
+	}
+}
+
+// Limits reads the check of the target's listener or rule: a group asking
+// for that check is honoured, one asking for another is refused, naming
+// the CLB's value.
+func TestLimitsReportTheListenersCheck(t *testing.T) {
+	s, p := setup(t, clbsim.Config{}, tencent.Options{})
+	s.AddRule("lb-1", "lbl-7", "loc-2", clbsim.HealthCheck{HTTP: true, Path: "/ready", Interval: 2 * time.Second, Timeout: 2 * time.Second, Healthy: 3, Unhealthy: 3})
+	l, err := p.Limits(context.Background(), "lb-1/lbl-7/loc-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := providers.Settings{HealthCheck: providers.HealthCheck{Protocol: "http", Path: "/ready", Interval: 2 * time.Second, HealthyThreshold: 3}}
+	if r := l.Capabilities.Refusals(same); len(r) != 0 {
+		t.Fatalf("the rule's own check refused: %+v", r)
+	}
+	other := providers.Settings{HealthCheck: providers.HealthCheck{Protocol: "http", Path: "/healthz"}}
+	r := l.Capabilities.Refusals(other)
+	if len(r) != 1 || r[0].Setting != providers.SettingCheckPath || r[0].InForce != "/ready" {
+		t.Fatalf("another path: refusals %+v, want the path refused with /ready in force", r)
+	}
+	l4, err := p.Limits(context.Background(), "lb-1/lbl-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := l4.Capabilities.Refusals(providers.Settings{HealthCheck: providers.HealthCheck{Protocol: "tcp"}}); len(r) != 0 {
+		t.Fatalf("tcp on a TCP-checked listener refused: %+v", r)
 	}
 }

@@ -382,3 +382,49 @@ func (s *Server) probe(c HealthCheck, t *target) {
 		}
 	}()
 }
+
+// describeListeners reports a load balancer's listeners, all or those
+// asked (an id that does not exist is left out), with their health
+// checks: a layer-4 listener's own, each layer-7 rule's. Times are whole
+// seconds, as the API reports them.
+func (s *Server) describeListeners(req tencent.DescribeListenersRequest) (any, *apiError) {
+	lb, ok := s.lbs[req.LoadBalancerId]
+	if !ok {
+		return nil, errorf(tencent.ErrLBIdNotFound, "load balancer %q does not exist", req.LoadBalancerId)
+	}
+	want := map[string]bool{}
+	for _, id := range req.ListenerIds {
+		want[id] = true
+	}
+	out := tencent.DescribeListenersResponse{Listeners: []tencent.Listener{}}
+	for id, l := range lb.listeners {
+		if len(want) > 0 && !want[id] {
+			continue
+		}
+		lo := tencent.Listener{ListenerId: id, Protocol: l.protocol}
+		if !l.layer7 {
+			lo.HealthCheck = reported(l.check)
+		}
+		for rid, r := range l.rules {
+			if l.layer7 {
+				lo.Rules = append(lo.Rules, tencent.RuleOutput{LocationId: rid, HealthCheck: reported(r.check)})
+			}
+		}
+		out.Listeners = append(out.Listeners, lo)
+	}
+	out.TotalCount = int64(len(out.Listeners))
+	return out, nil
+}
+
+// reported renders a health check as DescribeListeners does.
+func reported(c HealthCheck) *tencent.HealthCheck {
+	h := &tencent.HealthCheck{HealthSwitch: 1, TimeOut: int64(c.Timeout / time.Second), IntervalTime: int64(c.Interval / time.Second),
+		HealthNum: int64(c.Healthy), UnHealthNum: int64(c.Unhealthy), CheckType: "TCP"}
+	if c.Off {
+		h.HealthSwitch = 0
+	}
+	if c.HTTP {
+		h.CheckType, h.HttpCheckPath = "HTTP", c.Path
+	}
+	return h
+}

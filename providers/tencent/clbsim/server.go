@@ -363,6 +363,12 @@ func (s *Server) handle(r *http.Request, action, reqID string, body []byte) (any
 			return nil, e
 		}
 		return s.describeHealth(req)
+	case tencent.ActionDescribeListeners:
+		var req tencent.DescribeListenersRequest
+		if e := dec(&req); e != nil {
+			return nil, e
+		}
+		return s.describeListeners(req)
 	case tencent.ActionDescribeQuota:
 		limit := int64(s.cfg.TargetBindQuota)
 		return tencent.DescribeQuotaResponse{QuotaSet: []tencent.Quota{

@@ -493,3 +493,38 @@ func TestInjectedPartialFailure(t *testing.T) {
 		t.Fatal("the injected failure lasted beyond one batch")
 	}
 }
+
+// Rule (DescribeListeners, HealthCheck): a layer-4 listener reports its own
+// check, a layer-7 listener one check per rule; times in whole seconds;
+// HealthSwitch 0 when the check is off. Unknown listener ids are left out
+// of the answer (inferred); an unknown load balancer is LBIdNotFound.
+func TestDescribeListenersReportsChecks(t *testing.T) {
+	s, c := start(t, clbsim.Config{})
+	s.AddListener("lb-1", "lbl-2s", "TCP", clbsim.HealthCheck{Interval: 2 * time.Second, Timeout: 3 * time.Second, Healthy: 4, Unhealthy: 5})
+	s.AddListener("lb-1", "lbl-off", "TCP", clbsim.HealthCheck{Off: true})
+	var out tencent.DescribeListenersResponse
+	if err := c.Call(context.Background(), tencent.ActionDescribeListeners, tencent.DescribeListenersRequest{LoadBalancerId: "lb-1",
+		ListenerIds: []string{"lbl-2s", "lbl-off", "lbl-7", "lbl-nope"}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]tencent.Listener{}
+	for _, l := range out.Listeners {
+		got[l.ListenerId] = l
+	}
+	if len(got) != 3 {
+		t.Fatalf("listeners %+v, want lbl-2s, lbl-off and lbl-7", out.Listeners)
+	}
+	if h := got["lbl-2s"].HealthCheck; h == nil || *h != (tencent.HealthCheck{HealthSwitch: 1, IntervalTime: 2, TimeOut: 3, HealthNum: 4, UnHealthNum: 5, CheckType: "TCP"}) {
+		t.Errorf("lbl-2s check %+v", h)
+	}
+	if h := got["lbl-off"].HealthCheck; h == nil || h.HealthSwitch != 0 {
+		t.Errorf("lbl-off check %+v, want HealthSwitch 0", h)
+	}
+	l7 := got["lbl-7"]
+	if l7.HealthCheck != nil || len(l7.Rules) != 1 || l7.Rules[0].LocationId != "loc-1" || l7.Rules[0].HealthCheck == nil ||
+		l7.Rules[0].HealthCheck.CheckType != "HTTP" || l7.Rules[0].HealthCheck.HttpCheckPath != "/healthz" {
+		t.Errorf("lbl-7 %+v, want no listener check and rule loc-1 checking HTTP /healthz", l7)
+	}
+	err := c.Call(context.Background(), tencent.ActionDescribeListeners, tencent.DescribeListenersRequest{LoadBalancerId: "lb-9"}, &out)
+	wantCode(t, err, tencent.ErrLBIdNotFound)
+}
