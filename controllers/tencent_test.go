@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,7 +35,8 @@ import (
 // Service opted in on a layer-7 rule, its pod bound on the CLB, the gate
 // held while the CLB's own HTTP check fails and True once it passes, then
 // the leaving pod drained (weight 0) and unbound after its
-// deregistration delay.
+// deregistration delay; the CLB's quota pacing a second Service's pods;
+// and an opt-out that leaves nothing on the CLB.
 func TestTencentCLBEndToEnd(t *testing.T) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -58,17 +60,20 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The local CLB: lb-1, an HTTP listener lbl-7 with rule loc-1 checking
-	// GET /healthz every 50ms, rise 2, fall 2; changes run as 100ms tasks.
-	sim, err := clbsim.Start(clbsim.Config{SecretID: "AKIDenvtest", SecretKey: "envtest-key", Region: "ap-guangzhou", TaskDuration: 100 * time.Millisecond})
+	// The local CLB: lb-1, an HTTP listener lbl-7 with rules loc-1 and
+	// loc-2 checking GET /healthz every 50ms, rise 2, fall 2; changes run
+	// as 100ms tasks; a rule holds one target (TOTAL_TARGET_BIND_QUOTA).
+	sim, err := clbsim.Start(clbsim.Config{SecretID: "AKIDenvtest", SecretKey: "envtest-key", Region: "ap-guangzhou",
+		TaskDuration: 100 * time.Millisecond, TargetBindQuota: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
 	sim.AddLoadBalancer("lb-1")
 	sim.AddListener("lb-1", "lbl-7", "HTTP", clbsim.HealthCheck{})
-	sim.AddRule("lb-1", "lbl-7", "loc-1", clbsim.HealthCheck{HTTP: true, Path: "/healthz",
-		Interval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, Healthy: 2, Unhealthy: 2})
+	check := clbsim.HealthCheck{HTTP: true, Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, Healthy: 2, Unhealthy: 2}
+	sim.AddRule("lb-1", "lbl-7", "loc-1", check)
+	sim.AddRule("lb-1", "lbl-7", "loc-2", check)
 	provider, err := tencent.New(tencent.Options{Credentials: tencent.Credentials{SecretID: "AKIDenvtest", SecretKey: "envtest-key"},
 		Region: "ap-guangzhou", Endpoint: "http://" + sim.Endpoint(), TaskPollInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -97,67 +102,88 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 	stub := kubelet.NewStub(c, "node-1")
 	go stub.Run(ctx, ns)
 
-	// The application: an HTTP server on a loopback address whose /healthz fails at first.
-	var healthy atomic.Bool
-	ln, err := net.Listen("tcp", "127.0.0.71:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	appSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !healthy.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
+	// startApp runs the application on a loopback address: an HTTP
+	// server whose /healthz answers 503 until healthy is set.
+	startApp := func(ip string) (*net.TCPAddr, *atomic.Bool) {
+		healthy := &atomic.Bool{}
+		ln, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	})}
-	go func() { _ = appSrv.Serve(ln) }()
-	t.Cleanup(func() { _ = appSrv.Close() })
-	appAddr := ln.Addr().(*net.TCPAddr)
-
-	const name, target = "web", "lb-1/lbl-7/loc-1"
-	must(t, c.Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{
-			v1alpha1.AnnotationDirectAccess: "true", v1alpha1.AnnotationLoadBalancer: target,
-			v1alpha1.AnnotationWeight: "30", v1alpha1.AnnotationDeregistrationDelay: "2s",
-		}},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-		},
-	}))
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-1", Labels: map[string]string{"app": name}},
-		Spec: corev1.PodSpec{
-			NodeName:       "node-1",
-			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType(name))}},
-			Containers: []corev1.Container{{Name: "app", Image: "example/web:v1",
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(appAddr.Port)}}}},
-		},
-	}
-	must(t, c.Create(ctx, pod))
-	if _, err := stub.RunPodAt(ctx, client.ObjectKeyFromObject(pod), appAddr.IP.String(), true); err != nil {
-		t.Fatal(err)
-	}
-
-	gateOf := func() string {
-		cur := &corev1.Pod{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
-			return err.Error()
-		}
-		for _, cond := range cur.Status.Conditions {
-			if string(cond.Type) == v1alpha1.GateConditionType(name) {
-				return string(cond.Status) + "/" + cond.Reason
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !healthy.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
 			}
-		}
-		return ""
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return ln.Addr().(*net.TCPAddr), healthy
 	}
-	// onCLB returns the pod's target as the CLB holds it: "health/weight", or "" when unbound.
-	onCLB := func() string {
-		for _, b := range sim.Backends("lb-1", "lbl-7", "loc-1") {
-			if b.IP == appAddr.IP.String() && b.Port == int64(appAddr.Port) {
-				return fmt.Sprintf("%s/%d", b.Health, b.Weight)
+	// optIn creates a Service opted in on a CLB target.
+	optIn := func(name, target, delay string) *corev1.Service {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{
+				v1alpha1.AnnotationDirectAccess: "true", v1alpha1.AnnotationLoadBalancer: target,
+				v1alpha1.AnnotationWeight: "30", v1alpha1.AnnotationDeregistrationDelay: delay,
+			}},
+			Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": name},
+				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+			},
+		}
+		must(t, c.Create(ctx, svc))
+		return svc
+	}
+	// runPod creates a gated pod of the Service's app and runs it at addr.
+	runPod := func(name, app string, addr *net.TCPAddr) *corev1.Pod {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": app}},
+			Spec: corev1.PodSpec{
+				NodeName:       "node-1",
+				ReadinessGates: []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(v1alpha1.GateConditionType(app))}},
+				Containers: []corev1.Container{{Name: "app", Image: "example/" + app + ":v1",
+					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(addr.Port)}}}},
+			},
+		}
+		must(t, c.Create(ctx, pod))
+		if _, err := stub.RunPodAt(ctx, client.ObjectKeyFromObject(pod), addr.IP.String(), true); err != nil {
+			t.Fatal(err)
+		}
+		return pod
+	}
+	// gate returns the pod's gate of the group as "Status/Reason".
+	gate := func(pod *corev1.Pod, group string) func() string {
+		return func() string {
+			cur := &corev1.Pod{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
+				return err.Error()
 			}
+			for _, cond := range cur.Status.Conditions {
+				if string(cond.Type) == v1alpha1.GateConditionType(group) {
+					return string(cond.Status) + "/" + cond.Reason
+				}
+			}
+			return ""
 		}
-		return ""
 	}
+	// bound returns addr's target on a rule as the CLB holds it:
+	// "health/weight", or "" when unbound.
+	bound := func(location string, addr *net.TCPAddr) func() string {
+		return func() string {
+			for _, b := range sim.Backends("lb-1", "lbl-7", location) {
+				if b.IP == addr.IP.String() && b.Port == int64(addr.Port) {
+					return fmt.Sprintf("%s/%d", b.Health, b.Weight)
+				}
+			}
+			return ""
+		}
+	}
+
+	const name = "web"
+	appAddr, healthy := startApp("127.0.0.71")
+	optIn(name, "lb-1/lbl-7/loc-1", "2s")
+	pod := runPod(name+"-1", name, appAddr)
+	gateOf, onCLB := gate(pod, name), bound("loc-1", appAddr)
 	g := gomega.NewWithT(t)
 
 	// 1. Bound on the rule with the group's weight; the CLB's check fails, the gate stays False.
@@ -197,6 +223,47 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 	}
 	t.Logf("drained %s and unbound %s after the pod started leaving", drainedAfter.Round(time.Millisecond), time.Since(deleted).Round(time.Millisecond))
 	must(t, stub.FinishTermination(ctx, pod))
+
+	// 4. The quota: TOTAL_TARGET_BIND_QUOTA is 1 on this CLB. Of two pods,
+	// the older is bound; the younger waits (QuotaExceeded) and is bound
+	// once the older has left.
+	const capped = "capped"
+	svc := optIn(capped, "lb-1/lbl-7/loc-2", "1s")
+	addrA, healthyA := startApp("127.0.0.72")
+	addrB, healthyB := startApp("127.0.0.73")
+	healthyA.Store(true)
+	healthyB.Store(true)
+	podA := runPod(capped+"-a", capped, addrA)
+	g.Eventually(gate(podA, capped)).WithTimeout(20 * time.Second).WithPolling(50 * time.Millisecond).Should(gomega.Equal("True/Healthy"))
+	podB := runPod(capped+"-b", capped, addrB)
+	g.Eventually(gate(podB, capped)).WithTimeout(10*time.Second).WithPolling(50*time.Millisecond).
+		Should(gomega.Equal("False/"+v1alpha1.GateReasonQuotaExceeded), "the pod over the CLB's quota")
+	g.Eventually(func() string {
+		bg := &v1alpha1.BackendGroup{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: capped}, bg); err != nil {
+			return err.Error()
+		}
+		if q := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionQuotaExceeded); q != nil {
+			return string(q.Status)
+		}
+		return ""
+	}).WithTimeout(10*time.Second).WithPolling(50*time.Millisecond).Should(gomega.Equal("True"), "the group's QuotaExceeded condition")
+	g.Expect(bound("loc-2", addrB)()).To(gomega.BeEmpty(), "the pod over the quota is bound on the CLB")
+	must(t, c.Delete(ctx, podA))
+	g.Eventually(gate(podB, capped)).WithTimeout(20*time.Second).WithPolling(50*time.Millisecond).Should(gomega.Equal("True/Healthy"),
+		"the waiting pod, once the older one has left")
+	g.Expect(bound("loc-2", addrA)()).To(gomega.BeEmpty(), "the pod that left is still bound")
+	must(t, stub.FinishTermination(ctx, podA))
+
+	// 5. The Service opts out: nothing of it is left on the CLB, and the
+	// remaining pod's gate is released.
+	before := svc.DeepCopy()
+	svc.Annotations[v1alpha1.AnnotationDirectAccess] = "false"
+	must(t, c.Patch(ctx, svc, client.MergeFrom(before)))
+	g.Eventually(func() int { return len(sim.Backends("lb-1", "lbl-7", "loc-2")) }).WithTimeout(20*time.Second).WithPolling(50*time.Millisecond).
+		Should(gomega.BeZero(), "targets left on the CLB after the opt-out")
+	g.Eventually(gate(podB, capped)).WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).
+		Should(gomega.Equal("True/" + v1alpha1.GateReasonBackendGroupRemoved))
 
 	// Every call the provider made went through the signature check, and
 	// none was throttled.
