@@ -5,4 +5,13 @@
 //
 // A target id is "lb-xxxx/lbl-yyyy" for a layer-4 listener and
 // "lb-xxxx/lbl-yyyy/loc-zzzz" for a layer-7 rule.
+//
+// Both network modes bind the pod IP as the target's EniIp: in ENI mode
+// it is a VPC address; in global-router mode the container range must be
+// routable from the VPC (registered in a CCN). The provider does not see
+// the mode (providers.Target carries none); the controller binds only pods
+// whose IP is inside the mode's ranges (--eni-cidrs, --global-router-cidrs),
+// so list only ranges the CLB can reach.
+//
+// The local CLB in clbsim speaks the same API for tests.
 package tencent

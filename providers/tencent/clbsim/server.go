@@ -1,12 +1,45 @@
 // Package clbsim is a local Tencent Cloud CLB: an HTTP server on 127.0.0.1
 // that answers the CLB API actions the tencent provider calls, by the
 // rules of the API reference (version 2018-03-17), so the provider and
-// the controllers can be tested without the cloud. It checks the TC3
-// signature, limits each action to 20 requests a second, runs changes as
-// asynchronous tasks, keeps the per-rule backend quota and the batch
-// limits, answers errors with the API's codes, and decides backend health
-// with real TCP or HTTP checks of each bound address. It does not carry
+// the controllers can be tested without the cloud. It does not carry
 // traffic.
+//
+// Rules taken from the reference, each with a test in server_test.go:
+//   - TC3-HMAC-SHA256 signatures, verified with its own implementation:
+//     a wrong key is AuthFailure.SignatureFailure, an unknown SecretId
+//     AuthFailure.SecretIdNotFound, a timestamp more than 300 s off
+//     AuthFailure.SignatureExpire; the body's hash is signed;
+//   - errors are HTTP 200 with Response.Error {Code, Message} and a RequestId;
+//   - 20 requests a second per action, RequestLimitExceeded beyond;
+//   - BatchRegisterTargets / BatchDeregisterTargets take at most 500
+//     targets, BatchModifyTargetWeight at most 100 rules of 50 targets and
+//     500 in all (InvalidParameterValue.Length); weights 0-100, 10 when absent;
+//   - layer-4 listeners bind on themselves, layer-7 listeners on a rule
+//     (LocationId required); InvalidParameter.LBIdNotFound,
+//     .ListenerIdNotFound, .LocationNotFound;
+//   - changes are asynchronous tasks: the RequestId is the TaskId of
+//     DescribeTaskStatus (2 running, 0 succeeded, 1 failed);
+//   - TOTAL_TARGET_BIND_QUOTA (DescribeQuota) targets per rule, LimitExceeded beyond;
+//   - DescribeTargetHealth nests load balancer, listener, rule, target, with
+//     HealthStatus and HealthStatusDetail (Alive, Dead, Unknown, Close);
+//   - DescribeListeners reports the check of a layer-4 listener and of each
+//     layer-7 rule, times in seconds.
+//
+// Inferred, not spelled out in the reference (the real CLB may differ):
+//   - while a task runs, every other change to the same load balancer is
+//     FailedOperation.ResourceInOperating (the reference lists the code,
+//     not when it is returned);
+//   - a call that would pass the quota fails as a whole with LimitExceeded;
+//   - binding a target that is bound already, or unbinding one that is
+//     not, fails that listener's part of the batch (FailListenerIdSet);
+//   - a layer-4 listener reports its targets under one rule with an empty
+//     LocationId in DescribeTargetHealth;
+//   - unknown listener ids are left out of DescribeListeners, but are
+//     InvalidParameter.ListenerIdNotFound in DescribeTargetHealth;
+//   - the first check runs when the bind is live, then one every
+//     interval; an HTTP check passes on 2xx and 3xx; a check that is off
+//     reports Close with HealthStatus false;
+//   - the token bucket starts full (a burst of 20) and refills continuously.
 package clbsim
 
 import (
