@@ -301,6 +301,10 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	}
 	if bind := slices.Concat(plan.add, plan.recheck); len(bind) > 0 {
 		if err := p.bind(ctx, t, bind); err != nil {
+			var q *providers.QuotaError
+			if errors.As(err, &q) {
+				q.Limit, q.Want = limit, len(cur)+len(plan.add)
+			}
 			return err
 		}
 	}

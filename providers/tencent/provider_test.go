@@ -410,3 +410,18 @@ func TestLimitsReportTheListenersCheck(t *testing.T) {
 		t.Fatalf("tcp on a TCP-checked listener refused: %+v", r)
 	}
 }
+
+// A LimitExceeded answer (someone else bound targets since the provider
+// last read the quota) is a quota error naming the limit and the want.
+func TestQuotaAnswer(t *testing.T) {
+	s, p := setup(t, clbsim.Config{}, tencent.Options{})
+	if _, err := p.Limits(context.Background(), "lb-1/lbl-4"); err != nil {
+		t.Fatal(err)
+	}
+	s.InjectError(tencent.ActionBatchRegisterTargets, tencent.ErrLimitExceeded)
+	err := p.Register(context.Background(), providers.Target{ID: "lb-1/lbl-4"}, []providers.Backend{{Addr: app(t), Weight: 10}})
+	var q *providers.QuotaError
+	if !errors.As(err, &q) || q.Limit != 200 || q.Want != 1 || q.Target != "lb-1/lbl-4" {
+		t.Fatalf("Register answered LimitExceeded: %v, want a quota error on lb-1/lbl-4, limit 200, want 1", err)
+	}
+}
