@@ -1,8 +1,8 @@
 // Package clbsim is a local Tencent Cloud CLB: an HTTP server on 127.0.0.1
 // that answers the CLB API actions the tencent provider calls, by the
 // rules of the API reference (version 2018-03-17), so the provider and
-// the controllers can be tested without the cloud. It does not carry
-// traffic.
+// the controllers can be tested without the cloud. Its listeners carry
+// traffic to the targets that take it (see Frontend).
 //
 // Rules taken from the reference, each with a test in server_test.go:
 //   - TC3-HMAC-SHA256 signatures, verified with its own implementation:
@@ -39,7 +39,12 @@
 //   - the first check runs when the bind is live, then one every
 //     interval; an HTTP check passes on 2xx and 3xx; a check that is off
 //     reports Close with HealthStatus false;
-//   - the token bucket starts full (a burst of 20) and refills continuously.
+//   - the token bucket starts full (a burst of 20) and refills continuously;
+//   - traffic: each new connection (layer 4) or request (layer 7) goes to
+//     a target chosen at random by weight among those Alive (or Close)
+//     with weight above 0; with none, the connection is closed or the
+//     request answered 503; connections open on a target whose weight
+//     turns 0 go on.
 package clbsim
 
 import (
@@ -123,6 +128,8 @@ type Server struct {
 	latency  time.Duration
 	calls    []Call
 	closed   bool
+	// frontends are the listeners carrying traffic, closed with the server.
+	frontends []io.Closer
 }
 
 // Call is one request the server answered, for tests to count.
@@ -144,10 +151,12 @@ type listener struct {
 	layer7       bool
 	check        HealthCheck
 	rules        map[string]*rule // layer 7: by location id; layer 4: the one rule under ""
+	frontend     string           // the address it carries traffic on, "" until Frontend
 }
 
 type rule struct {
 	id      string
+	url     string // layer 7: the path prefix it serves ("" is "/")
 	check   HealthCheck
 	targets map[string]*target // by ip:port
 }
@@ -199,6 +208,9 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	for _, f := range s.frontends {
+		_ = f.Close()
+	}
 	for _, lb := range s.lbs {
 		for _, l := range lb.listeners {
 			for _, r := range l.rules {

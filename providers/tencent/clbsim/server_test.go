@@ -528,3 +528,122 @@ func TestDescribeListenersReportsChecks(t *testing.T) {
 	err := c.Call(context.Background(), tencent.ActionDescribeListeners, tencent.DescribeListenersRequest{LoadBalancerId: "lb-9"}, &out)
 	wantCode(t, err, tencent.ErrLBIdNotFound)
 }
+
+// named runs an HTTP server on 127.0.0.1 that answers every path with its
+// name, and returns its port.
+func named(t *testing.T, name string) int64 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, name) })}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return int64(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// sample sends n requests, each on a new connection, and counts the answers
+// by body ("error" for a failed request, "503" for no target).
+func sample(t *testing.T, url string, n int) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for range n {
+		resp, err := c.Get(url)
+		if err != nil {
+			out["error"]++
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			out["503"]++
+			continue
+		}
+		out[string(b)]++
+	}
+	return out
+}
+
+// Rule (traffic, inferred): a layer-4 listener forwards each connection to
+// a target that is Alive with weight above 0, by weight; a Dead target and
+// a target of weight 0 take none; with no such target a connection is closed.
+func TestLayer4TrafficGoesToAliveTargetsByWeight(t *testing.T) {
+	s, c := start(t, clbsim.Config{})
+	front, err := s.Frontend("lb-1", "lbl-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sample(t, "http://"+front+"/", 3); got["error"] != 3 {
+		t.Fatalf("no target: %v, want every request failed", got)
+	}
+	a, b := named(t, "a"), named(t, "b")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := int64(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close()
+	if _, err := register(c, tencent.BatchTarget{ListenerId: "lbl-4", Port: a, EniIp: "127.0.0.1", Weight: w(10)},
+		tencent.BatchTarget{ListenerId: "lbl-4", Port: b, EniIp: "127.0.0.1", Weight: w(0)},
+		tencent.BatchTarget{ListenerId: "lbl-4", Port: dead, EniIp: "127.0.0.1", Weight: w(10)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a and b Alive, the third Dead", func() bool {
+		n := map[string]int{}
+		for _, be := range s.Backends("lb-1", "lbl-4", "") {
+			n[be.Health]++
+		}
+		return n[tencent.HealthAlive] == 2 && n[tencent.HealthDead] == 1
+	})
+	if got := sample(t, "http://"+front+"/", 20); got["a"] != 20 {
+		t.Fatalf("traffic %v, want all to a (b has weight 0, the third is Dead)", got)
+	}
+	if err := c.Call(context.Background(), tencent.ActionBatchModifyTargetWeight, tencent.BatchModifyTargetWeightRequest{LoadBalancerId: "lb-1",
+		ModifyList: []tencent.RsWeightRule{{ListenerId: "lbl-4", Targets: []tencent.WeightTarget{{Port: b, EniIp: "127.0.0.1", Weight: w(30)}}}}}, &tencent.TaskResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	got := sample(t, "http://"+front+"/", 200)
+	// Weights 10 and 30: b takes 3/4 (150 of 200); 110 is far out of chance.
+	if got["a"]+got["b"] != 200 || got["b"] < 110 || got["a"] == 0 {
+		t.Fatalf("traffic %v, want a and b by weight 10:30", got)
+	}
+}
+
+// Rule (traffic, inferred): a layer-7 listener forwards each request to
+// the rule whose URL is the longest prefix of its path, then to a target
+// that takes traffic; with none, 503.
+func TestLayer7TrafficFollowsRules(t *testing.T) {
+	s, c := start(t, clbsim.Config{})
+	s.AddRule("lb-1", "lbl-7", "loc-api", clbsim.HealthCheck{Interval: 20 * time.Millisecond, Healthy: 1})
+	s.SetRuleURL("lb-1", "lbl-7", "loc-api", "/api")
+	front, err := s.Frontend("lb-1", "lbl-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, api := named(t, "web"), named(t, "api")
+	if _, err := register(c, tencent.BatchTarget{ListenerId: "lbl-7", LocationId: "loc-1", Port: web, EniIp: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "web Alive", func() bool {
+		b := s.Backends("lb-1", "lbl-7", "loc-1")
+		return len(b) == 1 && b[0].Health == tencent.HealthAlive
+	})
+	if got := sample(t, "http://"+front+"/api/x", 2); got["503"] != 2 {
+		t.Fatalf("/api with no target on its rule: %v, want 503s", got)
+	}
+	if _, err := register(c, tencent.BatchTarget{ListenerId: "lbl-7", LocationId: "loc-api", Port: api, EniIp: "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "api Alive", func() bool {
+		b := s.Backends("lb-1", "lbl-7", "loc-api")
+		return len(b) == 1 && b[0].Health == tencent.HealthAlive
+	})
+	if got := sample(t, "http://"+front+"/api/x", 5); got["api"] != 5 {
+		t.Fatalf("/api/x: %v, want every request to the api rule's target", got)
+	}
+	if got := sample(t, "http://"+front+"/index.html", 5); got["web"] != 5 {
+		t.Fatalf("/index.html: %v, want every request to the default rule's target", got)
+	}
+}
