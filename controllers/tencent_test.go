@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -74,6 +75,7 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 	check := clbsim.HealthCheck{HTTP: true, Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, Healthy: 2, Unhealthy: 2}
 	sim.AddRule("lb-1", "lbl-7", "loc-1", check)
 	sim.AddRule("lb-1", "lbl-7", "loc-2", check)
+	sim.SetRuleURL("lb-1", "lbl-7", "loc-2", "/capped")
 	provider, err := tencent.New(tencent.Options{Credentials: tencent.Credentials{SecretID: "AKIDenvtest", SecretKey: "envtest-key"},
 		Region: "ap-guangzhou", Endpoint: "http://" + sim.Endpoint(), TaskPollInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -103,7 +105,9 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 	go stub.Run(ctx, ns)
 
 	// startApp runs the application on a loopback address: an HTTP
-	// server whose /healthz answers 503 until healthy is set.
+	// server whose /healthz answers 503 until healthy is set, and that
+	// answers "app" on every other path, counting those requests in served.
+	var served atomic.Int64
 	startApp := func(ip string) (*net.TCPAddr, *atomic.Bool) {
 		healthy := &atomic.Bool{}
 		ln, err := net.Listen("tcp", ip+":0")
@@ -111,6 +115,11 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/healthz" {
+				served.Add(1)
+				_, _ = io.WriteString(w, "app")
+				return
+			}
 			if !healthy.Load() {
 				w.WriteHeader(http.StatusServiceUnavailable)
 			}
@@ -193,6 +202,27 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 		Should(gomega.HavePrefix("False/"), "the gate while the CLB's check fails")
 	g.Consistently(gateOf).WithTimeout(time.Second).WithPolling(50*time.Millisecond).
 		Should(gomega.HavePrefix("False/"), "the gate turned True while the CLB reports the pod Dead")
+	// Traffic through the CLB's listener reaches no pod yet.
+	front, err := sim.Frontend("lb-1", "lbl-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func() string {
+		resp, err := web.Get("http://" + front + "/")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return resp.Status
+		}
+		return string(b)
+	}
+	if got := get(); got != "503 Service Unavailable" || served.Load() != 0 {
+		t.Fatalf("through the CLB while the pod is Dead: %q, %d requests served by the pod; want 503 and none", got, served.Load())
+	}
 
 	// 2. The check passes: the CLB reports Alive, then the gate turns True.
 	healthyAt := time.Now()
@@ -200,6 +230,7 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 	g.Eventually(gateOf).WithTimeout(20 * time.Second).WithPolling(20 * time.Millisecond).
 		Should(gomega.Equal("True/Healthy"))
 	g.Expect(onCLB()).To(gomega.Equal(tencent.HealthAlive+"/30"), "the gate is True: the CLB must report the pod Alive")
+	g.Expect(get()).To(gomega.Equal("app"), "traffic through the CLB once the gate is True")
 	t.Logf("gate True %s after the application turned healthy (CLB checks every 50ms, rise 2, tasks 100ms)", time.Since(healthyAt).Round(time.Millisecond))
 
 	// 3. The pod leaves: drained at once (weight 0), unbound after the 2s delay.

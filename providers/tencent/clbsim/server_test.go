@@ -646,4 +646,9 @@ func TestLayer7TrafficFollowsRules(t *testing.T) {
 	if got := sample(t, "http://"+front+"/index.html", 5); got["web"] != 5 {
 		t.Fatalf("/index.html: %v, want every request to the default rule's target", got)
 	}
+	// Two rules of one URL: the lower location id serves (loc-0, empty).
+	s.AddRule("lb-1", "lbl-7", "loc-0", clbsim.HealthCheck{})
+	if got := sample(t, "http://"+front+"/index.html", 5); got["503"] != 5 {
+		t.Fatalf("/index.html with loc-0 on the same URL: %v, want 503s from the empty loc-0", got)
+	}
 }

@@ -45,7 +45,8 @@ func (s *Server) Frontend(lb, listenerID string) (string, error) {
 	return l.frontend, nil
 }
 
-// SetRuleURL sets the URL path prefix a layer-7 rule serves; "/" by default.
+// SetRuleURL sets the URL path prefix a layer-7 rule serves; "/" by
+// default. Of rules with the same prefix, the lowest location id serves.
 func (s *Server) SetRuleURL(lb, listenerID, location, prefix string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -118,7 +119,10 @@ func (s *Server) forwardHTTP(l *listener, w http.ResponseWriter, r *http.Request
 		if prefix == "" {
 			prefix = "/"
 		}
-		if strings.HasPrefix(r.URL.Path, prefix) && len(prefix) > bestLen {
+		// Two rules of one URL (the CLB's rules also differ by domain,
+		// which the simulator does not model): the lower location id.
+		longer := len(prefix) > bestLen || len(prefix) == bestLen && ru.id < best.id
+		if strings.HasPrefix(r.URL.Path, prefix) && longer {
 			best, bestLen = ru, len(prefix)
 		}
 	}
