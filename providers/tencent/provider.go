@@ -37,7 +37,8 @@ type Options struct {
 	RequestsPerSecond float64
 	// TaskPollInterval is how often DescribeTaskStatus is asked while a change runs.
 	TaskPollInterval time.Duration
-	// QuotaTTL is how long a DescribeQuota answer is reused.
+	// QuotaTTL is how long a DescribeQuota answer, and a target's
+	// DescribeListeners answer (its health check), are reused.
 	QuotaTTL time.Duration
 	// RetryAfter is the wait a throttled or busy call asks of the caller.
 	RetryAfter time.Duration
