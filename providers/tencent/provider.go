@@ -575,8 +575,10 @@ func (p *Provider) typed(target, action string, err error) error {
 		return &providers.NotFoundError{Target: target, Detail: detail}
 	case strings.HasPrefix(code, "AuthFailure") || strings.HasPrefix(code, ErrUnauthorized):
 		return &providers.PermissionError{Detail: detail}
+	// Transport failures, and answers that are not the API's JSON (a
+	// gateway's error page: the SDK reads the body before the status).
 	case code == ErrInternal || strings.HasPrefix(code, "ClientError.NetworkError") || code == "ClientError.HttpStatusCodeError" ||
-		code == "ClientError.IOError" || code == "":
+		code == "ClientError.IOError" || code == "ClientError.ParseJsonError" || code == "":
 		var cause error = err
 		if code != "" {
 			cause = errors.Unwrap(err)

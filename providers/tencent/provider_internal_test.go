@@ -115,6 +115,7 @@ func TestTypedErrors(t *testing.T) {
 		{ErrInternal, sdk(ErrInternal), providers.IsUnavailable},
 		{"ClientError.NetworkError", tcerr.NewTencentCloudSDKErrorWithCause("ClientError.NetworkError", "dial", "", context.DeadlineExceeded), providers.IsUnavailable},
 		{"ClientError.HttpStatusCodeError", sdk("ClientError.HttpStatusCodeError"), providers.IsUnavailable},
+		{"ClientError.ParseJsonError", sdk("ClientError.ParseJsonError"), providers.IsUnavailable},
 		{"a transport error", errors.New("connection refused"), providers.IsUnavailable},
 	}
 	all := []func(error) bool{providers.IsThrottled, providers.IsQuota, providers.IsNotFound, providers.IsPermission, providers.IsUnavailable}

@@ -425,3 +425,22 @@ func TestQuotaAnswer(t *testing.T) {
 		t.Fatalf("Register answered LimitExceeded: %v, want a quota error on lb-1/lbl-4, limit 200, want 1", err)
 	}
 }
+
+// A gateway error (HTTP 5xx) and an answer slower than the caller's
+// deadline are unavailable: try again.
+func TestUnavailable(t *testing.T) {
+	s, p := setup(t, clbsim.Config{}, tencent.Options{})
+	s.InjectHTTPStatus(http.StatusBadGateway)
+	if _, err := p.List(context.Background(), "lb-1/lbl-4"); !providers.IsUnavailable(err) {
+		t.Fatalf("HTTP 502: %v, want unavailable", err)
+	}
+	if _, err := p.List(context.Background(), "lb-1/lbl-4"); err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+	s.SetLatency(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := p.List(ctx, "lb-1/lbl-4"); !providers.IsUnavailable(err) {
+		t.Fatalf("an answer slower than the deadline: %v, want unavailable", err)
+	}
+}

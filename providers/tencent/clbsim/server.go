@@ -56,6 +56,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,6 +126,7 @@ type Server struct {
 	faults   map[string][]string // action -> error codes for its next calls
 	failTask int                 // the next tasks that fail
 	failPart map[string]bool     // listeners whose part of the next batch fails
+	httpFail []int               // HTTP status codes of the next answers
 	latency  time.Duration
 	calls    []Call
 	closed   bool
@@ -277,6 +279,14 @@ func (s *Server) FailListenerParts(listenerIDs ...string) {
 	}
 }
 
+// InjectHTTPStatus makes the next answers plain HTTP errors with these
+// status codes (a gateway in front of the API failing), one an answer.
+func (s *Server) InjectHTTPStatus(codes ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.httpFail = append(s.httpFail, codes...)
+}
+
 // SetLatency delays every answer by d.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -331,6 +341,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := newID()
 	action := r.Header.Get("X-TC-Action")
+	s.mu.Lock()
+	if len(s.httpFail) > 0 {
+		code := s.httpFail[0]
+		s.httpFail = s.httpFail[1:]
+		s.calls = append(s.calls, Call{Action: action, At: s.cfg.Now(), Code: strconv.Itoa(code)})
+		s.mu.Unlock()
+		http.Error(w, http.StatusText(code), code)
+		return
+	}
+	s.mu.Unlock()
 	out, aerr := s.handle(r, action, reqID, body)
 	s.mu.Lock()
 	latency := s.latency
