@@ -19,7 +19,8 @@ import (
 // podCounts summarises a plan against the load balancer's view.
 type podCounts struct {
 	desired, registered, healthy, waiting int
-	// waitingOnLB: bound pods whose gate waits for the load balancer.
+	// waitingOnLB: bound pods, gated or not, whose gate is not True and
+	// that the load balancer does not report healthy yet.
 	waitingOnLB int
 	// lastRegistered is the latest registration of the pods counted in
 	// waitingOnLB, and justRegistered says one was registered by this
@@ -60,9 +61,11 @@ func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, records 
 				c.healthy++
 				break
 			}
+			// A pod without the gate waits like one with it: no gate waits on
+			// it, but a provider may finish a registration only when it is
+			// listed (HAProxy puts a slot in traffic once its check passed),
+			// so it is polled on the same backing-off schedule.
 			switch cur := GateCondition(pp.Pod, condType); {
-			case !HasGate(pp.Pod, condType):
-				// nobody waits on a pod without the gate: the resync looks again
 			case cur != nil && cur.Status == corev1.ConditionTrue:
 				c.drifted++
 			default:
