@@ -109,6 +109,13 @@ var _ = Describe("Rollout edge cases", Ordered, func() {
 		gen, err := loadgen.Start(ctx, loadgen.Options{URL: st.HAProxy.Frontend(a.Backend) + "/", RPS: 100, Duration: 3 * time.Minute})
 		Expect(err).NotTo(HaveOccurred())
 		defer gen.Stop()
+		// The rollout is over, but the last old pod's backend may still be
+		// draining: wait until the five places are held by the five pods, so
+		// no place frees by itself while pods wait.
+		Eventually(func() (string, error) {
+			bg, err := readGroup(ctx, a)
+			return fmt.Sprintf("%d backends, %d healthy, %d waiting", len(bg.Status.Backends), bg.Status.Healthy, bg.Status.Waiting), err
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Equal("5 backends, 5 healthy, 0 waiting"))
 		Expect(st.Scale(ctx, a, 8)).To(Succeed())
 		var waiting []corev1.Pod
 		Eventually(func() int {
