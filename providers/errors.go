@@ -3,6 +3,8 @@ package providers
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -53,6 +55,37 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// UnreachableError says the load balancer cannot reach backend addresses
+// in the target's network mode (a GlobalRouter pod IP outside the ranges
+// routed to the load balancer's network): binding them would only make
+// backends that never pass a check. Fix the configuration.
+type UnreachableError struct {
+	Target string
+	Mode   NetworkMode
+	Addrs  []netip.AddrPort
+	Detail string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("target %q cannot reach %d %s-mode backends (%s): %s", e.Target, len(e.Addrs), e.Mode, summarizeAddrs(e.Addrs), e.Detail)
+}
+
+// summarizeAddrs renders at most three addresses and a count of the rest.
+func summarizeAddrs(addrs []netip.AddrPort) string {
+	var b strings.Builder
+	for i, a := range addrs {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more", len(addrs)-3)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a.String())
+	}
+	return b.String()
+}
+
 // PermissionError says the provider's credentials do not allow the call.
 type PermissionError struct {
 	Detail string
@@ -74,6 +107,9 @@ func IsUnavailable(err error) bool { var e *UnavailableError; return errors.As(e
 
 // IsPermission reports whether err says the call is not allowed.
 func IsPermission(err error) bool { var e *PermissionError; return errors.As(err, &e) }
+
+// IsUnreachable reports whether err is an *UnreachableError.
+func IsUnreachable(err error) bool { var e *UnreachableError; return errors.As(err, &e) }
 
 // RetryAfter returns how long to wait before retrying err, and whether err says so.
 func RetryAfter(err error) (time.Duration, bool) {

@@ -52,12 +52,28 @@ type Provider interface {
 type Target struct {
 	// ID is the provider's id of the target.
 	ID string
+	// Mode is how the backends' addresses reach the load balancer (the
+	// group's network mode); empty is ModeENI.
+	Mode NetworkMode
 	// HealthCheck is the check for new backends; nil keeps the provider's default.
 	HealthCheck *HealthCheck
 	// SlowStart, when above zero, ramps each new backend's weight from low
 	// to full over this long once the load balancer finds it healthy.
 	SlowStart time.Duration
 }
+
+// NetworkMode says how pod IPs reach the load balancer; the values are
+// those of the BackendGroup API's networkMode.
+type NetworkMode string
+
+const (
+	// ModeENI: pod IPs are VPC addresses (elastic network interfaces).
+	ModeENI NetworkMode = "eni"
+	// ModeGlobalRouter: pod IPs come from the cluster's container range,
+	// routed through the nodes; the load balancer reaches them only where
+	// that range is routed to its network.
+	ModeGlobalRouter NetworkMode = "global-router"
+)
 
 // HealthCheck is a provider-neutral health check; zero fields keep the provider's defaults.
 type HealthCheck struct {

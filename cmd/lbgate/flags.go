@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,7 +13,6 @@ import (
 	"github.com/lbgate/lbgate/controllers/backendgroup"
 	"github.com/lbgate/lbgate/controllers/webhookcfg"
 	"github.com/lbgate/lbgate/providers"
-	"github.com/lbgate/lbgate/providers/tencent"
 )
 
 // options are the binary's flags.
@@ -169,77 +165,4 @@ func zapLevel(s string) (zapcore.Level, error) {
 		return 0, fmt.Errorf("--log-level=%q: must be debug, info, error or a number from 0 to 10", s)
 	}
 	return zapcore.Level(-n), nil
-}
-
-// The environment variables the tencent provider reads its API key from
-// when --tencentcloud-credentials-dir is not set (the SDK's own names).
-const (
-	envSecretID  = "TENCENTCLOUD_SECRET_ID"
-	envSecretKey = "TENCENTCLOUD_SECRET_KEY"
-)
-
-// tencentOptions are the flags of --provider=tencent.
-type tencentOptions struct {
-	region         string
-	credentialsDir string
-	endpoint       string
-	taskPoll       time.Duration
-}
-
-func (o *tencentOptions) bind(fs *flag.FlagSet) {
-	fs.StringVar(&o.region, "tencentcloud-region", "", "Tencent Cloud region of the CLBs (for example ap-guangzhou); required with --provider=tencent")
-	fs.StringVar(&o.credentialsDir, "tencentcloud-credentials-dir", "", "directory holding the files secretId and secretKey (a mounted Secret with those keys); empty: the environment variables "+envSecretID+" and "+envSecretKey)
-	fs.StringVar(&o.endpoint, "tencentcloud-endpoint", "", "CLB API endpoint: a host (HTTPS) or an http(s)://host:port URL, such as a local CLB simulator; empty: "+tencent.DefaultEndpoint)
-	fs.DurationVar(&o.taskPoll, "tencentcloud-task-poll-interval", tencent.DefaultTaskPollInterval, "how often the status of a running CLB task (bind, unbind, weight) is asked")
-}
-
-// credentials reads the API key pair from the directory or the
-// environment. Errors name where it looked, never a value.
-func (o *tencentOptions) credentials() (tencent.Credentials, error) {
-	if o.credentialsDir == "" {
-		c := tencent.Credentials{SecretID: os.Getenv(envSecretID), SecretKey: os.Getenv(envSecretKey)}
-		if c.SecretID == "" || c.SecretKey == "" {
-			return c, fmt.Errorf("--provider=tencent needs an API key: set %s and %s, or --tencentcloud-credentials-dir", envSecretID, envSecretKey)
-		}
-		return c, nil
-	}
-	read := func(name string) (string, error) {
-		b, err := os.ReadFile(filepath.Join(o.credentialsDir, name))
-		if err != nil {
-			return "", fmt.Errorf("--tencentcloud-credentials-dir=%q: %w", o.credentialsDir, err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("--tencentcloud-credentials-dir=%q: %s is empty", o.credentialsDir, name)
-		}
-		return v, nil
-	}
-	id, err := read("secretId")
-	if err != nil {
-		return tencent.Credentials{}, err
-	}
-	key, err := read("secretKey")
-	if err != nil {
-		return tencent.Credentials{}, err
-	}
-	return tencent.Credentials{SecretID: id, SecretKey: key}, nil
-}
-
-// provider builds the tencent provider; it connects nowhere yet.
-func (o *tencentOptions) provider() (providers.Provider, error) {
-	if o.region == "" {
-		return nil, errors.New("--provider=tencent needs --tencentcloud-region (for example ap-guangzhou)")
-	}
-	if o.taskPoll < 10*time.Millisecond {
-		return nil, fmt.Errorf("--tencentcloud-task-poll-interval=%s: must be at least 10ms", o.taskPoll)
-	}
-	creds, err := o.credentials()
-	if err != nil {
-		return nil, err
-	}
-	p, err := tencent.New(tencent.Options{Credentials: creds, Region: o.region, Endpoint: o.endpoint, TaskPollInterval: o.taskPoll})
-	if err != nil {
-		return nil, fmt.Errorf("--tencentcloud-endpoint=%q: %w", o.endpoint, err)
-	}
-	return p, nil
 }

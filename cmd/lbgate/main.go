@@ -20,9 +20,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/lbgate/lbgate/controllers"
-	"github.com/lbgate/lbgate/providers"
-	"github.com/lbgate/lbgate/providers/fake"
-	"github.com/lbgate/lbgate/providers/haproxy"
 	providermetrics "github.com/lbgate/lbgate/providers/metrics"
 )
 
@@ -98,28 +95,4 @@ func run(ctx context.Context, o options) error {
 	logger.Info("starting lbgate", "provider", s.provider.Name(), "defaultNetworkMode", s.backendGroup.DefaultMode,
 		"gatePollInterval", s.backendGroup.PendingInterval, "resyncInterval", s.backendGroup.ResyncInterval)
 	return mgr.Start(ctx)
-}
-
-// newProvider builds the load-balancer provider the flags choose.
-func newProvider(o options) (providers.Provider, error) {
-	switch o.provider {
-	case "haproxy":
-		if o.haproxyRuntimeAPI == "" {
-			return nil, fmt.Errorf("--provider=haproxy needs --haproxy-runtime-api (unix:///path/admin.sock or tcp://127.0.0.1:9999)")
-		}
-		p, err := haproxy.New(o.haproxyRuntimeAPI, haproxy.Options{Timeout: o.haproxyTimeout})
-		if err != nil {
-			return nil, fmt.Errorf("--haproxy-runtime-api=%q: %w", o.haproxyRuntimeAPI, err)
-		}
-		return p, nil
-	case "tencent", "tencentclb":
-		return o.tencent.provider()
-	case "fake":
-		p := fake.New(providers.Limits{})
-		p.SetNewBackendHealth(providers.HealthHealthy)
-		p.CreateTargetsOnUse(true)
-		return p, nil
-	default:
-		return nil, fmt.Errorf("--provider=%q: must be haproxy, tencent or fake", o.provider)
-	}
 }

@@ -133,6 +133,7 @@ func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup,
 	}
 	if len(backends) > 0 {
 		t := capability.Target(target, bg.Spec)
+		t.Mode = providers.NetworkMode(bg.Status.NetworkMode)
 		if err := inBatches(backends, maxBatch, func(b []providers.Backend) error { return r.Provider.Register(ctx, t, b) }); err != nil {
 			return fmt.Errorf("registering on target %s: %w", target, err)
 		}

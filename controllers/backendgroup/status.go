@@ -162,8 +162,11 @@ func (r *Reconciler) reportQuota(bg *v1alpha1.BackendGroup, svc *corev1.Service,
 // reportProviderError marks the group Degraded and tells the Service's owners.
 func (r *Reconciler) reportProviderError(bg *v1alpha1.BackendGroup, svc *corev1.Service, err error) {
 	reason := events.ProviderError
-	if providers.IsNotFound(err) {
+	switch {
+	case providers.IsNotFound(err):
 		reason = events.TargetNotFound
+	case providers.IsUnreachable(err):
+		reason = events.NetworkModeMismatch
 	}
 	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionDegraded, true, reason, err.Error())
 	conditions.Set(&bg.Status.Conditions, bg.Generation, v1alpha1.ConditionReady, false, reason, err.Error())

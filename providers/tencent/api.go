@@ -250,6 +250,9 @@ const (
 	ErrSignatureFailure     = "AuthFailure.SignatureFailure"
 	ErrSignatureExpire      = "AuthFailure.SignatureExpire"
 	ErrSecretIdNotFound     = "AuthFailure.SecretIdNotFound"
+	// ErrCredential is the SDK's own code for a key it cannot use; the
+	// client also answers it when the credential source fails.
+	ErrCredential           = "ClientError.CredentialError"
 	ErrUnauthorized         = "UnauthorizedOperation"
 	ErrInternal             = "InternalError"
 	ErrFailedOperation      = "FailedOperation"

@@ -17,26 +17,28 @@ import (
 // DefaultEndpoint is the CLB API's public endpoint.
 const DefaultEndpoint = "clb.tencentcloudapi.com"
 
-// Credentials are an API key pair. They are never logged: String hides the key.
-type Credentials struct {
-	SecretID, SecretKey string
-}
-
-// String shows the secret id only.
-func (c Credentials) String() string { return "SecretId=" + c.SecretID + " SecretKey=(hidden)" }
-
 // Client calls CLB API actions through the Tencent Cloud SDK's common
 // client, which signs each request (TC3-HMAC-SHA256).
 type Client struct {
-	sdk *common.Client
+	sdk  *common.Client
+	keys *keyring
 }
 
-// NewClient returns a client for region. endpoint is a host
+// NewClient returns a client for region that signs with creds. endpoint is a host
 // ("clb.tencentcloudapi.com", called over HTTPS) or a URL with its scheme
 // ("http://127.0.0.1:8080" for a local simulator); "" is DefaultEndpoint.
 func NewClient(creds Credentials, region, endpoint string) (*Client, error) {
-	if creds.SecretID == "" || creds.SecretKey == "" {
+	if !creds.complete() {
 		return nil, errors.New("the SecretId and the SecretKey must both be set")
+	}
+	return NewClientFrom(StaticCredentials(creds), region, endpoint)
+}
+
+// NewClientFrom is NewClient with the key pair read from source at the
+// first call (and again after the API rejects it).
+func NewClientFrom(source CredentialSource, region, endpoint string) (*Client, error) {
+	if source == nil {
+		return nil, errors.New("no credential source")
 	}
 	if region == "" {
 		return nil, errors.New("the region must be set (for example ap-guangzhou)")
@@ -56,7 +58,8 @@ func NewClient(creds Credentials, region, endpoint string) (*Client, error) {
 	cp.HttpProfile.Endpoint = host
 	cp.HttpProfile.Scheme = scheme
 	cp.Language = "en-US"
-	return &Client{sdk: common.NewCommonClient(common.NewCredential(creds.SecretID, creds.SecretKey), region, cp)}, nil
+	keys := &keyring{source: source}
+	return &Client{sdk: common.NewCommonClient(keys, region, cp), keys: keys}, nil
 }
 
 // Call runs one action with req as its parameters and decodes the
@@ -73,8 +76,14 @@ func (c *Client) Call(ctx context.Context, action string, req, resp any) error {
 	if err := r.SetActionParameters(body); err != nil {
 		return err
 	}
+	if err := c.keys.load(ctx); err != nil {
+		return tcerr.NewTencentCloudSDKError(ErrCredential, "reading the API key: "+err.Error(), "")
+	}
 	out := tchttp.NewCommonResponse()
 	if err := c.sdk.Send(r, out); err != nil {
+		if strings.HasPrefix(ErrorCode(err), "AuthFailure.Secret") || ErrorCode(err) == ErrSignatureFailure {
+			c.keys.forget() // read again next call: the key may have been rotated
+		}
 		return err
 	}
 	var env struct {

@@ -27,9 +27,11 @@ const (
 
 // Options configure a Provider.
 type Options struct {
-	// Credentials are the API key pair; Region the region of the load balancers.
-	Credentials Credentials
-	Region      string
+	// Credentials are the API key pair, or CredentialSource reads it (a
+	// Secret); Region is the region of the load balancers.
+	Credentials      Credentials
+	CredentialSource CredentialSource
+	Region           string
 	// Endpoint overrides the API endpoint (see NewClient), for a local simulator.
 	Endpoint string
 	// RequestsPerSecond caps the provider's calls of each action, under
@@ -42,6 +44,9 @@ type Options struct {
 	QuotaTTL time.Duration
 	// RetryAfter is the wait a throttled or busy call asks of the caller.
 	RetryAfter time.Duration
+	// GlobalRouterCIDRs are the container ranges routed to the load
+	// balancers' VPC: GlobalRouter-mode backends outside them are refused.
+	GlobalRouterCIDRs []netip.Prefix
 }
 
 // Provider binds backends to CLB listeners and layer-7 rules.
@@ -70,7 +75,14 @@ type Provider struct {
 
 // New returns a provider for the region; it connects nowhere until called.
 func New(opts Options) (*Provider, error) {
-	c, err := NewClient(opts.Credentials, opts.Region, opts.Endpoint)
+	source := opts.CredentialSource
+	if source == nil {
+		if !opts.Credentials.complete() {
+			return nil, errors.New("the SecretId and the SecretKey must both be set")
+		}
+		source = StaticCredentials(opts.Credentials)
+	}
+	c, err := NewClientFrom(source, opts.Region, opts.Endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +292,9 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 		if b.Weight < 0 || b.Weight > 100 {
 			return fmt.Errorf("backend %s: weight %d is out of 0-100", b.Addr, b.Weight)
 		}
+	}
+	if err := p.reachable(t.raw, target.Mode, backends); err != nil {
+		return err
 	}
 	unlock := p.lock(t.lb)
 	defer unlock()
@@ -573,7 +588,7 @@ func (p *Provider) typed(target, action string, err error) error {
 		return &providers.QuotaError{Target: target, Limit: limit, Detail: detail}
 	case code == ErrLBIdNotFound || code == ErrListenerIdNotFound || code == ErrLocationNotFound:
 		return &providers.NotFoundError{Target: target, Detail: detail}
-	case strings.HasPrefix(code, "AuthFailure") || strings.HasPrefix(code, ErrUnauthorized):
+	case strings.HasPrefix(code, "AuthFailure") || strings.HasPrefix(code, ErrUnauthorized) || code == ErrCredential:
 		return &providers.PermissionError{Detail: detail}
 	// Transport failures, and answers that are not the API's JSON (a
 	// gateway's error page: the SDK reads the body before the status).
@@ -586,6 +601,41 @@ func (p *Provider) typed(target, action string, err error) error {
 		return &providers.UnavailableError{Detail: detail, Err: cause}
 	}
 	return fmt.Errorf("%s: %w", action, err)
+}
+
+// reachable refuses GlobalRouter backends the load balancer cannot reach.
+// In ENI mode a pod IP is a VPC address and the CLB binds it as EniIp. In
+// GlobalRouter mode the pod IP comes from the cluster's container range,
+// which the CLB reaches only where that range is routed to the VPC (over
+// CCN); Options.GlobalRouterCIDRs declares those ranges, and an address
+// outside them, or any address when none are declared, is refused before
+// anything is bound.
+func (p *Provider) reachable(target string, mode providers.NetworkMode, backends []providers.Backend) error {
+	if mode != providers.ModeGlobalRouter {
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, b := range backends {
+		if !slices.ContainsFunc(p.opts.GlobalRouterCIDRs, func(c netip.Prefix) bool { return c.Contains(b.Addr.Addr()) }) {
+			out = append(out, b.Addr)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	detail := "no container range is declared routable from the VPC: set --global-router-cidrs to the ranges routed to the CLB's VPC (over CCN)"
+	if len(p.opts.GlobalRouterCIDRs) > 0 {
+		detail = fmt.Sprintf("outside the ranges routed to the CLB's VPC, --global-router-cidrs=%s", prefixList(p.opts.GlobalRouterCIDRs))
+	}
+	return &providers.UnreachableError{Target: target, Mode: mode, Addrs: out, Detail: detail}
+}
+
+func prefixList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
 }
 
 // addrsOf returns the addresses of backends.
