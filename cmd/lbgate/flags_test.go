@@ -1,19 +1,13 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zapcore"
-
-	"github.com/lbgate/lbgate/providers"
-	"github.com/lbgate/lbgate/providers/tencent/clbsim"
 )
 
 // parseFlags binds every flag of the binary to a fresh FlagSet, parses args
@@ -118,119 +112,5 @@ func TestFlagValuesReachOptions(t *testing.T) {
 	off, err := parseFlags("--webhook=false")
 	if err != nil || off.webhook != nil {
 		t.Errorf("--webhook=false: settings %+v, %v; want no webhook settings", off.webhook, err)
-	}
-}
-
-// TestTencentFlags checks --provider=tencent: region, the API key from a
-// mounted Secret's files or the environment, the endpoint override. No
-// error shows a secret.
-func TestTencentFlags(t *testing.T) {
-	const key = "the-secret-key-value"
-	secretDir := t.TempDir()
-	for name, v := range map[string]string{"secretId": "AKIDfile\n", "secretKey": key + "\n"} {
-		if err := os.WriteFile(filepath.Join(secretDir, name), []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	emptyKeyDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(emptyKeyDir, "secretId"), []byte("AKIDfile"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(emptyKeyDir, "secretKey"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		env     map[string]string
-		args    []string
-		wantErr []string
-	}{
-		{name: "key from the environment", env: map[string]string{envSecretID: "AKIDenv", envSecretKey: key},
-			args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou"}},
-		{name: "the issue's name for it", env: map[string]string{envSecretID: "AKIDenv", envSecretKey: key},
-			args: []string{"--provider=tencentclb", "--tencentcloud-region=ap-guangzhou"}},
-		{name: "key from a mounted Secret, local endpoint",
-			args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou", "--tencentcloud-credentials-dir=" + secretDir, "--tencentcloud-endpoint=http://127.0.0.1:18080"}},
-		{name: "no region", env: map[string]string{envSecretID: "AKIDenv", envSecretKey: key},
-			args: []string{"--provider=tencent"}, wantErr: []string{"--tencentcloud-region"}},
-		{name: "no key anywhere", args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou"},
-			wantErr: []string{envSecretID, envSecretKey, "--tencentcloud-credentials-dir"}},
-		{name: "only half the key in the environment", env: map[string]string{envSecretID: "AKIDenv"},
-			args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou"}, wantErr: []string{envSecretKey}},
-		{name: "a directory without the files", args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou", "--tencentcloud-credentials-dir=" + t.TempDir()},
-			wantErr: []string{"--tencentcloud-credentials-dir", "secretId"}},
-		{name: "an empty secretKey file", args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou", "--tencentcloud-credentials-dir=" + emptyKeyDir},
-			wantErr: []string{"secretKey is empty"}},
-		{name: "a bad endpoint", env: map[string]string{envSecretID: "AKIDenv", envSecretKey: key},
-			args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou", "--tencentcloud-endpoint=ftp://127.0.0.1"}, wantErr: []string{"--tencentcloud-endpoint", "ftp://127.0.0.1"}},
-		{name: "task poll too short", env: map[string]string{envSecretID: "AKIDenv", envSecretKey: key},
-			args: []string{"--provider=tencent", "--tencentcloud-region=ap-guangzhou", "--tencentcloud-task-poll-interval=1ms"}, wantErr: []string{"--tencentcloud-task-poll-interval=1ms"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(envSecretID, "")
-			t.Setenv(envSecretKey, "")
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			s, err := parseFlags(tt.args...)
-			if len(tt.wantErr) == 0 {
-				if err != nil {
-					t.Fatalf("flags %v refused: %v", tt.args, err)
-				}
-				if s.provider.Name() != "tencent" {
-					t.Fatalf("provider %s, want tencent", s.provider.Name())
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("flags %v accepted, want an error naming %q", tt.args, tt.wantErr)
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not mention %q", err, want)
-				}
-			}
-			if strings.Contains(err.Error(), key) {
-				t.Errorf("error %q shows the secret key", err)
-			}
-		})
-	}
-}
-
-// TestTencentFlagsReachTheSimulator checks that the flags build a provider
-// that signs with the key from the files and calls the endpoint given: a
-// local CLB accepts it, and refuses the same flags with another key.
-func TestTencentFlagsReachTheSimulator(t *testing.T) {
-	sim, err := clbsim.Start(clbsim.Config{SecretID: "AKIDfile", SecretKey: "file-key", Region: "ap-shanghai"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	sim.AddLoadBalancer("lb-1")
-	sim.AddListener("lb-1", "lbl-1", "TCP", clbsim.HealthCheck{})
-	dir := t.TempDir()
-	write := func(key string) {
-		for name, v := range map[string]string{"secretId": "AKIDfile", "secretKey": key} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	list := func() error {
-		s, err := parseFlags("--provider=tencent", "--tencentcloud-region=ap-shanghai", "--tencentcloud-credentials-dir="+dir, "--tencentcloud-endpoint=http://"+sim.Endpoint())
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = s.provider.List(context.Background(), "lb-1/lbl-1")
-		return err
-	}
-	write("file-key")
-	if err := list(); err != nil {
-		t.Fatalf("List with the right key: %v", err)
-	}
-	write("other-key")
-	if err := list(); !providers.IsPermission(err) {
-		t.Fatalf("List with another key: %v, want a permission error", err)
 	}
 }
