@@ -40,14 +40,14 @@ type RolloutResult struct {
 	Load     *loadgen.Report
 	Duration time.Duration
 	Finished bool
-	// EarlyReady lists pods that turned Ready while HAProxy did not yet send them traffic after a passed check.
+	// EarlyReady lists pods that turned Ready while the load balancer did not yet send them traffic after a passed check.
 	EarlyReady []string
 	// ReadyPods is how many pods turned Ready during the rollout.
 	ReadyPods int
 }
 
 // RollOut runs a rolling update under load and reports failed requests,
-// rollout time, and every pod that turned Ready before HAProxy had it up.
+// rollout time, and every pod that turned Ready before the load balancer had it up.
 func (s *Stack) RollOut(ctx context.Context, r Rollout) (*RolloutResult, error) {
 	if r.RPS == 0 {
 		r.RPS = 100
@@ -69,8 +69,12 @@ func (s *Stack) RollOut(ctx context.Context, r Rollout) (*RolloutResult, error) 
 		return nil, err
 	}
 
+	url, err := s.lbOf(r.App).Frontend(r.App.Backend)
+	if err != nil {
+		return nil, err
+	}
 	gen, err := loadgen.Start(ctx, loadgen.Options{
-		URL: s.HAProxy.Frontend(r.App.Backend) + "/", RPS: float64(r.RPS), Mode: r.Mode,
+		URL: url + "/", RPS: float64(r.RPS), Mode: r.Mode,
 		Duration: r.Before + r.Timeout + r.After + time.Minute, // stopped explicitly below
 	})
 	if err != nil {
@@ -154,7 +158,7 @@ func (s *Stack) watchReady(ctx context.Context, a App) (*readyWatch, error) {
 			}
 			rw.seen[pod.Name] = true
 			rw.mu.Unlock()
-			servers, err := s.Servers(a.Backend)
+			servers, err := s.lbOf(a).Servers(a.Backend)
 			addr := net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(8080))
 			if err != nil || !servers[addr].Up() {
 				state := "absent"
@@ -162,7 +166,7 @@ func (s *Stack) watchReady(ctx context.Context, a App) (*readyWatch, error) {
 					state = sv.Status + "/" + sv.CheckStatus
 				}
 				rw.mu.Lock()
-				rw.early = append(rw.early, fmt.Sprintf("%s (HAProxy: %s)", pod.Name, state))
+				rw.early = append(rw.early, fmt.Sprintf("%s (load balancer: %s)", pod.Name, state))
 				rw.mu.Unlock()
 			}
 		}
@@ -192,7 +196,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (r *RolloutResult) Summary(title string) string {
 	var b strings.Builder
 	l := r.Load
-	fmt.Fprintf(&b, "%s: %d requests, %d failed %v, p99 %s, rollout %s, %d of %d pods Ready before HAProxy had them up\n",
+	fmt.Fprintf(&b, "%s: %d requests, %d failed %v, p99 %s, rollout %s, %d of %d pods Ready before the load balancer had them up\n",
 		title, l.Sent, l.Failed, l.FailedByKind, l.Latency.P99.Round(time.Millisecond), r.Duration.Round(100*time.Millisecond), len(r.EarlyReady), r.ReadyPods)
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -66,8 +67,10 @@ type Stack struct {
 
 	opts    Options
 	workDir string
-	ownDir  bool
-	closers []io.Closer
+	// providerArgs replace the HAProxy provider flags of lbgate (UseCLB).
+	providerArgs []string
+	ownDir       bool
+	closers      []io.Closer
 }
 
 // Start brings the whole stack up; on error nothing is left running.
@@ -158,17 +161,19 @@ func (s *Stack) newOperator(ctx context.Context, webhook bool) (*Operator, error
 	if err != nil {
 		return nil, err
 	}
-	args := []string{
+	provider := s.providerArgs
+	if provider == nil {
+		provider = []string{"--provider=haproxy", "--haproxy-runtime-api=" + s.HAProxy.RuntimeAPI()}
+	}
+	args := slices.Concat(provider, []string{
 		"--kubeconfig=" + s.Cluster.Kubeconfig(),
-		"--provider=haproxy",
-		"--haproxy-runtime-api=" + s.HAProxy.RuntimeAPI(),
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + hostPort(probePort),
 		"--gate-poll-interval=100ms",
 		"--log-format=console",
 		"--webhook-namespace=" + OperatorNamespace,
 		fmt.Sprintf("--webhook=%t", webhook),
-	}
+	})
 	if webhook {
 		args = append(args,
 			"--webhook-host=127.0.0.1",

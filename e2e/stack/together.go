@@ -78,7 +78,7 @@ func (s *Stack) Remove(ctx context.Context, a App) error {
 		if !apierrors.IsNotFound(err) {
 			return false, fmt.Sprintf("BackendGroup %s still there (%v)", key, err)
 		}
-		servers, err := s.Servers(a.Backend)
+		servers, err := s.lbOf(a).Servers(a.Backend)
 		if err != nil {
 			return false, err.Error()
 		}

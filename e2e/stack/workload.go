@@ -34,8 +34,12 @@ const (
 type App struct {
 	Namespace string
 	Name      string
-	Backend   string
-	Replicas  int32
+	// Backend is the load-balancer target (lbgate.dev/load-balancer): an
+	// HAProxy backend, or a CLB id such as lb-1/lbl-1/loc-1 with LB set.
+	Backend string
+	// LB is the load balancer Backend is on; nil is the stack's HAProxy.
+	LB       LoadBalancer
+	Replicas int32
 	// Image is the pod image; its tag carries the simulated app's behaviour (e2e/nodesim).
 	Image string
 	// MaxSurge and MaxUnavailable of the rolling update (defaults 25% and 0).
@@ -150,7 +154,7 @@ func (s *Stack) Deploy(ctx context.Context, a App) error {
 	if err := s.WaitRolledOut(ctx, a, 3*time.Minute); err != nil {
 		return err
 	}
-	return s.WaitServersUp(ctx, a.Backend, int(a.Replicas), time.Minute)
+	return waitUp(ctx, s.lbOf(a), a.Backend, int(a.Replicas), time.Minute)
 }
 
 // WaitRolledOut waits until the Deployment has every replica updated and available and no old pod left.
