@@ -35,14 +35,16 @@ type options struct {
 	logFormat         string
 	haproxyRuntimeAPI string
 	haproxyTimeout    time.Duration
+	haproxyTLS        haproxyTLSOptions
 	tencent           tencentOptions
 	webhook           webhookOptions
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.provider, "provider", "haproxy", "load-balancer provider: haproxy, tencent (Tencent Cloud CLB; tencentclb is the same), or fake (in memory, every backend healthy at once; for trying lbgate without a load balancer)")
-	fs.StringVar(&o.haproxyRuntimeAPI, "haproxy-runtime-api", "", "HAProxy Runtime API address: unix:///path/to/admin.sock or tcp://127.0.0.1:9999 (socket at level admin)")
+	fs.StringVar(&o.haproxyRuntimeAPI, "haproxy-runtime-api", "", "HAProxy Runtime API address: unix:///path/to/admin.sock, tls://host:port (with --haproxy-tls-cert, --haproxy-tls-key and --haproxy-tls-ca), or tcp://127.0.0.1:9999 (unauthenticated: loopback only); at level admin")
 	fs.DurationVar(&o.haproxyTimeout, "haproxy-timeout", 5*time.Second, "timeout of one HAProxy Runtime API round trip")
+	o.haproxyTLS.bind(fs)
 	o.tencent.bind(fs)
 	fs.StringVar(&o.defaultMode, "default-network-mode", string(v1alpha1.NetworkModeENI), "network mode of Services that do not set lbgate.dev/network-mode: eni or global-router")
 	fs.StringVar(&o.eniCIDRs, "eni-cidrs", "", "comma-separated pod IP ranges eligible in eni mode (empty: every IP)")

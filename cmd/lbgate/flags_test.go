@@ -3,11 +3,14 @@ package main
 import (
 	"flag"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/lbgate/lbgate/providers/haproxy/haproxytest"
 )
 
 // parseFlags binds every flag of the binary to a fresh FlagSet, parses args
@@ -45,6 +48,9 @@ func TestFlags(t *testing.T) {
 		{name: "haproxy without its Runtime API", args: []string{"--provider=haproxy"}, wantErr: []string{"--provider=haproxy needs --haproxy-runtime-api"}},
 		{name: "haproxy with a bad Runtime API", args: []string{"--provider=haproxy", "--haproxy-runtime-api=http://x"}, wantErr: []string{"--haproxy-runtime-api", "http://x"}},
 		{name: "haproxy over a socket", args: []string{"--provider=haproxy", "--haproxy-runtime-api=unix:///run/haproxy/admin.sock"}},
+		{name: "haproxy over plain TCP off loopback (accepted, warned at the first connection)", args: []string{"--provider=haproxy", "--haproxy-runtime-api=tcp://10.0.0.5:9999"}},
+		{name: "haproxy over TLS without certificate flags", args: []string{"--provider=haproxy", "--haproxy-runtime-api=tls://haproxy-runtime:9443"}, wantErr: []string{`--haproxy-runtime-api="tls://haproxy-runtime:9443"`, "--haproxy-tls-cert, --haproxy-tls-key, --haproxy-tls-ca"}},
+		{name: "haproxy TLS flags with a unix socket", args: []string{"--provider=haproxy", "--haproxy-runtime-api=unix:///run/haproxy/admin.sock", "--haproxy-tls-ca=/etc/ca.crt"}, wantErr: []string{"--haproxy-tls-*", "unix:///run/haproxy/admin.sock", "not tls://"}},
 		{name: "unknown provider", args: []string{"--provider=f5"}, wantErr: []string{"--provider", `"f5"`}},
 		{name: "CA shorter than its certificates", args: []string{"--ca-lifetime=1h", "--cert-lifetime=2h"}, wantErr: []string{"--ca-lifetime=1h0m0s", "--cert-lifetime=2h0m0s"}},
 		{name: "webhook off: its flags that depend on each other are not checked", args: []string{"--webhook=false", "--ca-lifetime=1h", "--cert-lifetime=2h"}},
@@ -112,5 +118,51 @@ func TestFlagValuesReachOptions(t *testing.T) {
 	off, err := parseFlags("--webhook=false")
 	if err != nil || off.webhook != nil {
 		t.Errorf("--webhook=false: settings %+v, %v; want no webhook settings", off.webhook, err)
+	}
+}
+
+// TestHAProxyTLSFlags checks the --haproxy-tls-* flags against real files:
+// every error names the flag and the path, never a key's content.
+func TestHAProxyTLSFlags(t *testing.T) {
+	pki := haproxytest.NewPKI(t)
+	missing := filepath.Join(t.TempDir(), "missing.crt")
+	addr := "--haproxy-runtime-api=tls://127.0.0.1:9443"
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr []string
+	}{
+		{name: "all three files", args: []string{addr, "--haproxy-tls-cert=" + pki.ClientCert, "--haproxy-tls-key=" + pki.ClientKey, "--haproxy-tls-ca=" + pki.CA, "--haproxy-tls-server-name=haproxy-runtime"}},
+		{name: "certificate without its key", args: []string{addr, "--haproxy-tls-cert=" + pki.ClientCert, "--haproxy-tls-ca=" + pki.CA}, wantErr: []string{"needs --haproxy-tls-key"}},
+		{name: "key without its certificate", args: []string{addr, "--haproxy-tls-key=" + pki.ClientKey, "--haproxy-tls-ca=" + pki.CA}, wantErr: []string{"needs --haproxy-tls-cert"}},
+		{name: "no CA", args: []string{addr, "--haproxy-tls-cert=" + pki.ClientCert, "--haproxy-tls-key=" + pki.ClientKey}, wantErr: []string{"needs --haproxy-tls-ca"}},
+		{name: "unreadable certificate", args: []string{addr, "--haproxy-tls-cert=" + missing, "--haproxy-tls-key=" + pki.ClientKey, "--haproxy-tls-ca=" + pki.CA}, wantErr: []string{"--haproxy-tls-cert=" + `"` + missing + `"`, "no such file"}},
+		{name: "key of another certificate", args: []string{addr, "--haproxy-tls-cert=" + pki.ClientCert, "--haproxy-tls-key=" + pki.OtherClientKey, "--haproxy-tls-ca=" + pki.CA}, wantErr: []string{"--haproxy-tls-key=" + `"` + pki.OtherClientKey + `"`}},
+		{name: "CA file holding a key", args: []string{addr, "--haproxy-tls-cert=" + pki.ClientCert, "--haproxy-tls-key=" + pki.ClientKey, "--haproxy-tls-ca=" + pki.ClientKey}, wantErr: []string{"--haproxy-tls-ca=" + `"` + pki.ClientKey + `"`, "no PEM certificate"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := parseFlags(append([]string{"--provider=haproxy"}, tt.args...)...)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if s.provider.Name() != "haproxy" {
+					t.Errorf("provider %s, want haproxy", s.provider.Name())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted, want an error naming %q", tt.wantErr)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "PRIVATE KEY") {
+				t.Errorf("error quotes a key: %q", err)
+			}
+		})
 	}
 }

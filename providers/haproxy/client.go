@@ -11,7 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	"github.com/lbgate/lbgate/providers"
 )
@@ -32,11 +35,25 @@ type Client struct {
 	network string
 	address string
 	timeout time.Duration
+	// tls is set for tls:// addresses.
+	tls *tlsLoader
+	// log takes the warning about an unauthenticated address, once.
+	log      logr.Logger
+	warnOnce sync.Once
 }
 
 // NewClient returns a client for a Runtime API address, either
-// unix:///path/to/admin.sock or tcp://host:port. A zero timeout means DefaultTimeout.
+// unix:///path/to/admin.sock or tcp://host:port. A zero timeout means
+// DefaultTimeout. A tls:// address needs the TLS files: see New and
+// Options.TLS.
 func NewClient(runtimeAPI string, timeout time.Duration) (*Client, error) {
+	return newClient(runtimeAPI, timeout, nil, logr.Discard())
+}
+
+// newClient is NewClient with TLS files for a tls://host:port address
+// (nil for the other schemes), and a logger for the warning a plain TCP
+// address off loopback gets at the first connection.
+func newClient(runtimeAPI string, timeout time.Duration, files *TLSFiles, log logr.Logger) (*Client, error) {
 	u, err := url.Parse(runtimeAPI)
 	if err != nil {
 		return nil, fmt.Errorf("haproxy runtime API address %q: %w", runtimeAPI, err)
@@ -44,23 +61,33 @@ func NewClient(runtimeAPI string, timeout time.Duration) (*Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	c := &Client{timeout: timeout}
+	c := &Client{timeout: timeout, log: log}
 	switch u.Scheme {
 	case "unix":
 		c.network, c.address = "unix", u.Path
 		if c.address == "" {
 			c.address = u.Opaque
 		}
-	case "tcp":
-		c.network, c.address = "tcp", u.Host
+	case "tcp", "tls":
+		c.network, c.address = u.Scheme, u.Host
 		if _, _, err := net.SplitHostPort(u.Host); err != nil {
-			return nil, fmt.Errorf("haproxy runtime API address %q: want tcp://host:port: %w", runtimeAPI, err)
+			return nil, fmt.Errorf("haproxy runtime API address %q: want %s://host:port: %w", runtimeAPI, u.Scheme, err)
 		}
 	default:
-		return nil, fmt.Errorf("haproxy runtime API address %q: want unix:///path or tcp://host:port", runtimeAPI)
+		return nil, fmt.Errorf("haproxy runtime API address %q: want unix:///path, tls://host:port or tcp://host:port", runtimeAPI)
 	}
 	if c.address == "" {
 		return nil, fmt.Errorf("haproxy runtime API address %q: empty path", runtimeAPI)
+	}
+	switch {
+	case c.network == "tls" && files == nil:
+		return nil, fmt.Errorf("haproxy runtime API address %q: tls:// needs a client certificate, its key and a CA", runtimeAPI)
+	case c.network == "tls":
+		if c.tls, err = newTLSLoader(*files); err != nil {
+			return nil, err
+		}
+	case files != nil && *files != (TLSFiles{}):
+		return nil, fmt.Errorf("haproxy runtime API address %q: TLS files are given but the address is not tls://host:port", runtimeAPI)
 	}
 	return c, nil
 }
@@ -70,7 +97,7 @@ func (c *Client) String() string {
 	if c.network == "unix" {
 		return "unix://" + c.address
 	}
-	return "tcp://" + c.address
+	return c.network + "://" + c.address
 }
 
 // Response is HAProxy's answer to one command of a pipeline.
@@ -123,7 +150,9 @@ func (r *Reply) Err() error {
 // Run sends cmds on one connection as one line of ';'-separated commands and
 // returns one Response per command, in order. HAProxy runs them one after the
 // other and keeps going after a failed one, so callers check each Response.
-// Transport failures (refused, reset, timeout) are *providers.UnavailableError.
+// Transport failures (refused, reset, timeout) are *providers.UnavailableError;
+// over tls://, a certificate either side refuses, or an answer without TLS,
+// is a *providers.PermissionError.
 //
 // Each command is followed by `show cli level`, whose one-line answer marks
 // where the next answer starts. HAProxy ends most answers with a blank line,
@@ -141,8 +170,7 @@ func (c *Client) Run(ctx context.Context, cmds ...string) (*Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, c.network, c.address)
+	conn, err := c.dial(ctx)
 	if err != nil {
 		return nil, c.unavailable(ctx, "cannot connect", err)
 	}
@@ -232,6 +260,13 @@ func splitAnswers(out string) (string, []string) {
 // unavailable wraps a transport error; a context error wins over the
 // low-level one so callers can tell a timeout.
 func (c *Client) unavailable(ctx context.Context, what string, err error) error {
+	if refused := c.tlsRefusal(err); refused != nil {
+		return refused
+	}
+	var fe *TLSFileError
+	if errors.As(err, &fe) {
+		return &providers.PermissionError{Detail: fmt.Sprintf("HAProxy runtime API %s: %v", c, fe)}
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		err = fmt.Errorf("%w (%v)", ctxErr, err)
 	} else if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
+
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -43,6 +45,12 @@ type Options struct {
 	// HealthCheck holds the check interval and thresholds for slots the
 	// provider adds when the target does not set them.
 	HealthCheck providers.HealthCheck
+	// TLS holds the client certificate, key and CA for a tls://host:port
+	// Runtime API; required with tls://, refused with the other schemes.
+	TLS *TLSFiles
+	// Log receives the one warning the provider logs by itself: at the
+	// first connection, when the Runtime API is plain TCP off loopback.
+	Log logr.Logger
 }
 
 // Provider drives HAProxy backends over the Runtime API. A target id is an
@@ -59,7 +67,8 @@ type Provider struct {
 var _ providers.Provider = (*Provider)(nil)
 
 // New returns a provider for the Runtime API at runtimeAPI
-// (unix:///path/admin.sock or tcp://127.0.0.1:9999). It does not connect.
+// (unix:///path/admin.sock, tls://host:port with Options.TLS, or
+// tcp://127.0.0.1:9999). It does not connect, but reads the TLS files.
 func New(runtimeAPI string, opts Options) (*Provider, error) {
 	if opts.SlotPrefix == "" {
 		opts.SlotPrefix = DefaultSlotPrefix
@@ -73,7 +82,7 @@ func New(runtimeAPI string, opts Options) (*Provider, error) {
 	if opts.MaxSlots < 0 {
 		return nil, fmt.Errorf("haproxy: MaxSlots %d is negative", opts.MaxSlots)
 	}
-	c, err := NewClient(runtimeAPI, opts.Timeout)
+	c, err := newClient(runtimeAPI, opts.Timeout, opts.TLS, opts.Log)
 	if err != nil {
 		return nil, err
 	}

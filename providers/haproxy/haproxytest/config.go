@@ -44,6 +44,9 @@ type Config struct {
 	// admin socket hands its listeners over (`expose-fd listeners`), so
 	// ReloadGracefully(true) loses neither servers nor connections.
 	ServerState bool
+	// TLS adds an admin Runtime API over TLS with client certificates on
+	// a free 127.0.0.1 port (HAProxy.TLSRuntimeAPI).
+	TLS *TLSRuntimeAPI
 }
 
 func (c *Config) defaults() {
@@ -68,7 +71,7 @@ func (c *Config) defaults() {
 const serverStateFile = "server-state"
 
 // render writes haproxy.cfg for the given sockets and frontend ports.
-func (c *Config) render(dir string, tcpPort int, frontends map[string]int) string {
+func (c *Config) render(dir string, tcpPort, tlsPort int, frontends map[string]int) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("global")
@@ -85,6 +88,9 @@ func (c *Config) render(dir string, tcpPort int, frontends map[string]int) strin
 	if c.TCPSocket {
 		p("    stats socket ipv4@127.0.0.1:%d level admin", tcpPort)
 	}
+	if c.TLS != nil && c.TLS.OnStatsSocket {
+		p("    stats socket ipv4@127.0.0.1:%d level admin ssl crt %s ca-file %s verify required", tlsPort, c.TLS.ServerPEM, c.TLS.CAFile)
+	}
 	p("    stats timeout 30s")
 	p("    log stderr format raw local0 info")
 	p("")
@@ -100,6 +106,13 @@ func (c *Config) render(dir string, tcpPort int, frontends map[string]int) strin
 		p("    load-server-state-from-file global")
 	}
 	p("")
+	if c.TLS != nil && !c.TLS.OnStatsSocket {
+		p("listen runtime_api")
+		p("    mode tcp")
+		p("    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required", tlsPort, c.TLS.ServerPEM, c.TLS.CAFile)
+		p("    server admin unix@%s/admin.sock", dir)
+		p("")
+	}
 	names := append([]string(nil), c.Backends...)
 	for name := range c.StaticBackends {
 		names = append(names, name)

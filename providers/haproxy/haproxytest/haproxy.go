@@ -39,6 +39,7 @@ type HAProxy struct {
 	dir       string
 	cfgPath   string
 	tcpPort   int
+	tlsPort   int
 	frontends map[string]int
 	log       syncBuffer
 
@@ -104,7 +105,12 @@ func Launch(cfg Config) (*HAProxy, error) {
 			return fail(err)
 		}
 	}
-	if err := os.WriteFile(h.cfgPath, []byte(cfg.render(dir, h.tcpPort, h.frontends)), 0o600); err != nil {
+	if cfg.TLS != nil {
+		if h.tlsPort, err = freePort("127.0.0.1"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.WriteFile(h.cfgPath, []byte(cfg.render(dir, h.tcpPort, h.tlsPort, h.frontends)), 0o600); err != nil {
 		return fail(err)
 	}
 	if out, err := exec.Command(bin, "-c", "-q", "-f", h.cfgPath).CombinedOutput(); err != nil {
@@ -239,6 +245,9 @@ func (h *HAProxy) UserRuntimeAPI() string { return "unix://" + filepath.Join(h.d
 
 // TCPRuntimeAPI returns the admin TCP Runtime API (Config.TCPSocket) as tcp://127.0.0.1:port.
 func (h *HAProxy) TCPRuntimeAPI() string { return fmt.Sprintf("tcp://127.0.0.1:%d", h.tcpPort) }
+
+// TLSRuntimeAPI returns the admin Runtime API over TLS (Config.TLS) as tls://127.0.0.1:port.
+func (h *HAProxy) TLSRuntimeAPI() string { return fmt.Sprintf("tls://127.0.0.1:%d", h.tlsPort) }
 
 // Frontend returns the URL of the frontend that sends traffic to backend.
 func (h *HAProxy) Frontend(backend string) string {
