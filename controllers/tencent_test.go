@@ -26,6 +26,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/controllers/backendgroup"
+	"github.com/lbgate/lbgate/controllers/internal/events"
 	"github.com/lbgate/lbgate/e2e/kubelet"
 	"github.com/lbgate/lbgate/providers/tencent"
 	"github.com/lbgate/lbgate/providers/tencent/clbsim"
@@ -295,6 +296,31 @@ func TestTencentCLBEndToEnd(t *testing.T) {
 		Should(gomega.BeZero(), "targets left on the CLB after the opt-out")
 	g.Eventually(gate(podB, capped)).WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).
 		Should(gomega.Equal("True/" + v1alpha1.GateReasonBackendGroupRemoved))
+
+	// 6. A global-router Service, and no container range declared routable
+	// from the VPC: the provider refuses its backends before binding
+	// anything, and the group says why (NetworkModeMismatch, naming the flag).
+	const gr = "routed"
+	grSvc := optIn(gr, "lb-1/lbl-7/loc-2", "1s")
+	before = grSvc.DeepCopy()
+	grSvc.Annotations[v1alpha1.AnnotationNetworkMode] = string(v1alpha1.NetworkModeGlobalRouter)
+	must(t, c.Patch(ctx, grSvc, client.MergeFrom(before)))
+	addrGR, healthyGR := startApp("127.0.0.74")
+	healthyGR.Store(true)
+	podGR := runPod(gr+"-1", gr, addrGR)
+	g.Eventually(func() string {
+		bg := &v1alpha1.BackendGroup{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: gr}, bg); err != nil {
+			return err.Error()
+		}
+		if r := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionReady); r != nil {
+			return string(r.Status) + "/" + r.Reason + ": " + r.Message
+		}
+		return ""
+	}).WithTimeout(20*time.Second).WithPolling(50*time.Millisecond).Should(gomega.And(
+		gomega.HavePrefix("False/"+events.NetworkModeMismatch), gomega.ContainSubstring("--global-router-cidrs"), gomega.ContainSubstring(addrGR.IP.String())))
+	g.Expect(bound("loc-2", addrGR)()).To(gomega.BeEmpty(), "a refused global-router backend is bound on the CLB")
+	g.Expect(gate(podGR, gr)()).To(gomega.HavePrefix("False/"), "the gate of a pod the CLB cannot reach")
 
 	// Every call the provider made went through the signature check, and
 	// none was throttled.
