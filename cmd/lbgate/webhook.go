@@ -41,6 +41,7 @@ type webhookOptions struct {
 	secretName       string
 	failurePolicy    string
 	timeoutSeconds   int
+	namespaces       string
 	certSource       string
 	certManagerCert  string
 	certLifetime     time.Duration
@@ -63,6 +64,7 @@ func (w *webhookOptions) bind(fs *flag.FlagSet) {
 	checked(fs, &w.configName, "webhook-config-name", "lbgate-pod-gates", "name of the MutatingWebhookConfiguration", checkDNSSubdomain)
 	checked(fs, &w.secretName, "webhook-secret-name", "lbgate-webhook-certs", "name of the Secret holding the webhook certificates", checkDNSSubdomain)
 	checked(fs, &w.failurePolicy, "webhook-failure-policy", string(admissionregistrationv1.Ignore), "what the apiserver does when the webhook cannot answer: Ignore (admit the pod without gates) or Fail (reject it)", checkFailurePolicy)
+	checked(fs, &w.namespaces, "webhook-namespace-selector", string(webhookcfg.NamespacesAll), "namespaces whose pods the webhook sees: all (every one but kube-system and the operator's) or labelled (only those labelled "+webhookcfg.NamespaceLabel+"="+webhookcfg.NamespaceLabelEnabled+", so a stopped webhook with --webhook-failure-policy=Fail blocks pod creation there only)", checkNamespaceSelection)
 	checked(fs, &w.timeoutSeconds, "webhook-timeout", webhookcfg.DefaultTimeoutSeconds, "seconds the apiserver waits for the webhook (1-30)", checkTimeout)
 	checked(fs, &w.certSource, "cert-source", string(webhookcfg.CertSourceSelf), "who issues the webhook certificate: self (lbgate) or cert-manager (config/certmanager)", checkCertSource)
 	checked(fs, &w.certManagerCert, "cert-manager-certificate", "lbgate-serving-cert", "the cert-manager Certificate in the operator namespace (with --cert-source=cert-manager)", checkDNSSubdomain)
@@ -169,6 +171,13 @@ func checkFailurePolicy(s string) error {
 	return nil
 }
 
+func checkNamespaceSelection(s string) error {
+	if s != string(webhookcfg.NamespacesAll) && s != string(webhookcfg.NamespacesLabelled) {
+		return errors.New("must be all or labelled")
+	}
+	return nil
+}
+
 func checkTimeout(n int) error {
 	if n < 1 || n > 30 {
 		return errors.New("must be from 1 to 30 seconds")
@@ -220,6 +229,7 @@ func (w *webhookOptions) options() (webhookcfg.Options, error) {
 		Port:                   w.port,
 		FailurePolicy:          admissionregistrationv1.FailurePolicyType(w.failurePolicy),
 		TimeoutSeconds:         int32(w.timeoutSeconds),
+		Namespaces:             webhookcfg.NamespaceSelection(w.namespaces),
 		CertSource:             webhookcfg.CertSource(w.certSource),
 		CertManagerCertificate: w.certManagerCert,
 		CALifetime:             w.caLifetime,

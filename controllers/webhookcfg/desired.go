@@ -2,7 +2,6 @@ package webhookcfg
 
 import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
@@ -44,13 +43,9 @@ func Desired(o Options, caBundle []byte) *admissionregistrationv1.MutatingWebhoo
 					Scope:       ptr.To(admissionregistrationv1.NamespacedScope),
 				},
 			}},
-			FailurePolicy: ptr.To(o.FailurePolicy),
-			MatchPolicy:   ptr.To(admissionregistrationv1.Equivalent),
-			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-				Key:      corev1.LabelMetadataName,
-				Operator: metav1.LabelSelectorOpNotIn,
-				Values:   o.ignoredNamespaces(),
-			}}},
+			FailurePolicy:           ptr.To(o.FailurePolicy),
+			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector:       o.namespaceSelector(),
 			ObjectSelector:          objectSelector(o),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
 			TimeoutSeconds:          ptr.To(o.TimeoutSeconds),

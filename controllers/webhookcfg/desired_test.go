@@ -34,6 +34,31 @@ var _ = Describe("Desired and Differences", func() {
 		Expect(w.MatchConditions).To(HaveLen(1))
 	})
 
+	It("see only namespaces labelled lbgate.dev/webhook=enabled in labelled mode, never kube-system nor the operator's", func() {
+		o := defaultOptions()
+		Expect(webhookcfg.Desired(o, nil).Webhooks[0].NamespaceSelector.MatchLabels).To(BeEmpty())
+		o.Namespaces = webhookcfg.NamespacesLabelled
+		sel := webhookcfg.Desired(o, nil).Webhooks[0].NamespaceSelector
+		Expect(sel.MatchLabels).To(Equal(map[string]string{"lbgate.dev/webhook": "enabled"}))
+		Expect(sel.MatchExpressions).To(ConsistOf(metav1.LabelSelectorRequirement{
+			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", operatorNS},
+		}))
+
+		By("a configuration of the other mode differs in its namespaceSelector only")
+		Expect(webhookcfg.Differences(webhookcfg.Desired(defaultOptions(), nil), webhookcfg.Desired(o, nil), true)).
+			To(Equal([]string{"namespaceSelector differs"}))
+		Expect(webhookcfg.Differences(webhookcfg.Desired(o, nil), webhookcfg.Desired(defaultOptions(), nil), true)).
+			To(Equal([]string{"namespaceSelector differs"}))
+	})
+
+	It("refuse an unknown namespace selection, naming it", func() {
+		o := defaultOptions()
+		o.FailurePolicy, o.TimeoutSeconds, o.CertSource = admissionregistrationv1.Ignore, 5, webhookcfg.CertSourceSelf // Setup defaults these before it validates
+		Expect(o.Validate()).To(Succeed())
+		o.Namespaces = "some"
+		Expect(o.Validate()).To(MatchError(And(ContainSubstring(`"some"`), ContainSubstring("all or labelled"))))
+	})
+
 	It("ask cert-manager's cainjector for the caBundle in cert-manager mode", func() {
 		o := defaultOptions()
 		o.CertSource, o.CertManagerCertificate = webhookcfg.CertSourceCertManager, "serving-cert"

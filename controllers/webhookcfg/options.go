@@ -8,6 +8,8 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lbgate/lbgate/certs"
 	"github.com/lbgate/lbgate/webhook"
@@ -30,6 +32,26 @@ const (
 	// InjectCAFromAnnotation asks cert-manager's cainjector to fill the
 	// caBundle from a Certificate (cert-manager mode).
 	InjectCAFromAnnotation = "cert-manager.io/inject-ca-from"
+	// NamespaceLabel, set to NamespaceLabelEnabled on a namespace, lets the
+	// webhook see that namespace's pods when Options.Namespaces is
+	// NamespacesLabelled.
+	NamespaceLabel = "lbgate.dev/webhook"
+	// NamespaceLabelEnabled is the value of NamespaceLabel that opts a namespace in.
+	NamespaceLabelEnabled = "enabled"
+)
+
+// NamespaceSelection says which namespaces' pods the apiserver sends to the
+// webhook (the configuration's namespaceSelector).
+type NamespaceSelection string
+
+// The namespace selections.
+const (
+	// NamespacesAll: every namespace but kube-system and the operator's.
+	NamespacesAll NamespaceSelection = "all"
+	// NamespacesLabelled: only namespaces labelled NamespaceLabel=enabled
+	// (never kube-system nor the operator's). With failurePolicy Fail, a
+	// stopped webhook then blocks pod creation in those namespaces only.
+	NamespacesLabelled NamespaceSelection = "labelled"
 )
 
 // CertSource says who issues the serving certificate.
@@ -78,6 +100,8 @@ type Options struct {
 	FailurePolicy admissionregistrationv1.FailurePolicyType
 	// TimeoutSeconds is the apiserver's timeout for one call (1-30).
 	TimeoutSeconds int32
+	// Namespaces chooses the namespaces the webhook sees (default NamespacesAll).
+	Namespaces NamespaceSelection
 
 	// CertSource chooses who issues the certificate.
 	CertSource CertSource
@@ -117,6 +141,9 @@ func (o Options) withDefaults() Options {
 	if o.ServicePort == 0 {
 		o.ServicePort = DefaultServicePort
 	}
+	if o.Namespaces == "" {
+		o.Namespaces = NamespacesAll
+	}
 	if o.CertSource == "" {
 		o.CertSource = CertSourceSelf
 	}
@@ -151,6 +178,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("webhook options: failure policy %q, want Ignore or Fail", o.FailurePolicy)
 	case o.TimeoutSeconds < 1 || o.TimeoutSeconds > 30:
 		return fmt.Errorf("webhook options: timeout %ds out of range 1-30", o.TimeoutSeconds)
+	case o.Namespaces != "" && o.Namespaces != NamespacesAll && o.Namespaces != NamespacesLabelled:
+		return fmt.Errorf("webhook options: namespace selection %q, want %s or %s", o.Namespaces, NamespacesAll, NamespacesLabelled)
 	case o.CertSource != CertSourceSelf && o.CertSource != CertSourceCertManager:
 		return fmt.Errorf("webhook options: certificate source %q, want self or cert-manager", o.CertSource)
 	case o.CertSource == CertSourceCertManager && o.CertManagerCertificate == "":
@@ -245,6 +274,21 @@ func (o Options) ignoredNamespaces() []string {
 		return []string{"kube-system"}
 	}
 	return []string{"kube-system", o.Namespace}
+}
+
+// namespaceSelector never selects kube-system nor the operator's namespace
+// and, with NamespacesLabelled, selects only the namespaces labelled
+// NamespaceLabel=NamespaceLabelEnabled.
+func (o Options) namespaceSelector() *metav1.LabelSelector {
+	sel := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key:      corev1.LabelMetadataName,
+		Operator: metav1.LabelSelectorOpNotIn,
+		Values:   o.ignoredNamespaces(),
+	}}}
+	if o.Namespaces == NamespacesLabelled {
+		sel.MatchLabels = map[string]string{NamespaceLabel: NamespaceLabelEnabled}
+	}
+	return sel
 }
 
 // mutatorOptions are the options of the pure mutator.

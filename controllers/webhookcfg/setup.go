@@ -86,7 +86,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("setting up the webhook self-repair controller: %w", err)
 	}
 	log.Info("webhook configured", "configuration", o.ConfigName, "secret", o.Namespace+"/"+o.SecretName,
-		"url", o.URL, "service", o.ServiceName, "listen", o.localAddr(), "certSource", o.CertSource, "failurePolicy", o.FailurePolicy)
+		"url", o.URL, "service", o.ServiceName, "listen", o.localAddr(), "certSource", o.CertSource, "failurePolicy", o.FailurePolicy,
+		"namespaces", o.Namespaces)
 	return nil
 }
 
