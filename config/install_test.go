@@ -5,6 +5,9 @@
 package config_test
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +33,10 @@ const (
 	secretName  = "lbgate-webhook-certs"   // --webhook-secret-name
 	certName    = "lbgate-serving-cert"    // --cert-manager-certificate
 	webhookPort = 9443                     // --webhook-port
+	metricsPort = 8443                     // --metrics-bind-address in config/default
+
+	metricsService = "lbgate-controller-manager-metrics-service"
+	metricsReader  = "lbgate-metrics-reader" // for scrapers, bound by the user
 )
 
 // operatorPodLabels are cmd/lbgate's operatorPodLabels: the webhook skips
@@ -46,8 +53,41 @@ type install struct {
 
 func build(t *testing.T, dir string) install {
 	t.Helper()
+	return buildFrom(t, filesys.MakeFsOnDisk(), dir)
+}
+
+// buildEdited builds dir from a copy of config/ in memory in which each
+// file named in edits has old replaced by new: the way a user follows the
+// instructions in a kustomization's comments.
+func buildEdited(t *testing.T, dir string, edits map[string][2]string) install {
+	t.Helper()
+	mem := filesys.MakeFsInMemory()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if e, ok := edits[path]; ok {
+			if !strings.Contains(string(raw), e[0]) {
+				t.Fatalf("%s has no %q to replace", path, e[0])
+			}
+			raw = []byte(strings.Replace(string(raw), e[0], e[1], 1))
+		}
+		return mem.WriteFile(filepath.Join("/config", path), raw)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buildFrom(t, mem, filepath.Join("/config", dir))
+}
+
+func buildFrom(t *testing.T, fsys filesys.FileSystem, dir string) install {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	res, err := k.Run(fsys, dir)
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
@@ -83,7 +123,65 @@ func (in install) get(t *testing.T, kind, name string, obj any) {
 }
 
 func TestDefaultInstall(t *testing.T) {
-	checkInstall(t, build(t, "default"), false)
+	checkInstall(t, build(t, "default"), variant{})
+}
+
+// TestLabelledNamespacesInstall follows config/default's comment to limit
+// the webhook to labelled namespaces: the manifest and the flag agree, so
+// the operator keeps the configuration as installed.
+func TestLabelledNamespacesInstall(t *testing.T) {
+	in := buildEdited(t, "default", map[string][2]string{"default/kustomization.yaml": {
+		"# components:\n# - ../webhook/labelled-namespaces", "components:\n- ../webhook/labelled-namespaces",
+	}})
+	checkInstall(t, in, variant{namespaces: webhookcfg.NamespacesLabelled})
+}
+
+// TestPrometheusInstall follows config/default's comment to add the
+// ServiceMonitor: it selects the metrics Service and scrapes its HTTPS port
+// with a bearer token.
+func TestPrometheusInstall(t *testing.T) {
+	in := buildEdited(t, "default", map[string][2]string{"default/kustomization.yaml": {"# - ../prometheus", "- ../prometheus"}})
+	checkInstall(t, in, variant{})
+
+	// The Prometheus Operator's types are not a dependency: read the fields that matter.
+	var monitor struct {
+		Metadata struct{ Name, Namespace string }
+		Spec     struct {
+			Endpoints []struct {
+				Path, Port, Scheme, BearerTokenFile string
+				TLSConfig                           map[string]any `json:"tlsConfig"`
+			}
+			Selector struct {
+				MatchLabels map[string]string `json:"matchLabels"`
+			}
+		}
+	}
+	names := in.docs["ServiceMonitor"]
+	if len(names) != 1 {
+		t.Fatalf("ServiceMonitors %v, want one", names)
+	}
+	for _, raw := range names {
+		if err := yaml.Unmarshal(raw, &monitor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var svc corev1.Service
+	in.get(t, "Service", metricsService, &svc)
+	if monitor.Metadata.Namespace != namespace {
+		t.Errorf("ServiceMonitor %s in namespace %q, want %q", monitor.Metadata.Name, monitor.Metadata.Namespace, namespace)
+	}
+	for k, v := range monitor.Spec.Selector.MatchLabels {
+		if svc.Labels[k] != v {
+			t.Errorf("ServiceMonitor selector %s=%s does not select Service %s (labels %v)", k, v, svc.Name, svc.Labels)
+		}
+	}
+	if len(monitor.Spec.Endpoints) != 1 {
+		t.Fatalf("ServiceMonitor endpoints %+v, want one", monitor.Spec.Endpoints)
+	}
+	e := monitor.Spec.Endpoints[0]
+	if e.Port != svc.Spec.Ports[0].Name || e.Scheme != "https" || e.Path != "/metrics" || e.BearerTokenFile == "" {
+		t.Errorf("ServiceMonitor endpoint %+v: want /metrics over https on port %q with a bearer token", e, svc.Spec.Ports[0].Name)
+	}
 }
 
 // TestCertManagerInstall also decodes cert-manager's objects strictly with
@@ -93,7 +191,7 @@ func TestDefaultInstall(t *testing.T) {
 // real CA (a self-signed serving certificate is refused by lbgate as no CA).
 func TestCertManagerInstall(t *testing.T) {
 	in := build(t, "certmanager")
-	checkInstall(t, in, true)
+	checkInstall(t, in, variant{certManager: true})
 
 	certificates, issuers := map[string]*cmv1.Certificate{}, map[string]*cmv1.Issuer{}
 	for name := range in.docs[cmv1.CertificateKind] {
@@ -133,8 +231,15 @@ func TestCertManagerInstall(t *testing.T) {
 	}
 }
 
-func checkInstall(t *testing.T, in install, certManager bool) {
+// variant says what an overlay changes from the default install.
+type variant struct {
+	certManager bool
+	namespaces  webhookcfg.NamespaceSelection // empty: all
+}
+
+func checkInstall(t *testing.T, in install, v variant) {
 	t.Helper()
+	certManager := v.certManager
 
 	var ns corev1.Namespace
 	in.get(t, "Namespace", namespace, &ns)
@@ -159,6 +264,9 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 	}
 	if got := strings.Contains(args, "--cert-source=cert-manager"); got != certManager {
 		t.Errorf("manager args %q: --cert-source=cert-manager present %v, want %v", args, got, certManager)
+	}
+	if got := lastFlag(c.Args, "--webhook-namespace-selector"); got != string(v.namespaces) {
+		t.Errorf("manager args %q: --webhook-namespace-selector %q, want %q", args, got, v.namespaces)
 	}
 	webhookServer := -1
 	for i, p := range c.Ports {
@@ -185,6 +293,8 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 		t.Errorf("Service ports %+v, want 443 to webhook-server", svc.Spec.Ports)
 	}
 
+	checkMetrics(t, in, c, pod.Labels)
+
 	// The webhook configuration is the one the operator keeps (so
 	// re-applying the install and the operator's repair agree), and calls
 	// that Service on its port.
@@ -197,6 +307,7 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 	if certManager {
 		kept.CertSource, kept.CertManagerCertificate = webhookcfg.CertSourceCertManager, certName
 	}
+	kept.Namespaces = v.namespaces
 	if d := webhookcfg.Differences(&cfg, webhookcfg.Desired(kept, nil), false); len(d) > 0 {
 		t.Errorf("the installed webhook configuration differs from the one the operator keeps: %v", d)
 	}
@@ -219,6 +330,12 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 		var r rbacv1.ClusterRole
 		in.get(t, "ClusterRole", name, &r)
 		rules["ClusterRole/"+name] = r.Rules
+	}
+	// Scrapers get the metrics reader (bound by the user, not the install): exactly get /metrics.
+	if want := []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}; !slices.EqualFunc(rules["ClusterRole/"+metricsReader], want, func(a, b rbacv1.PolicyRule) bool {
+		return slices.Equal(a.NonResourceURLs, b.NonResourceURLs) && slices.Equal(a.Verbs, b.Verbs) && len(a.Resources) == 0 && len(a.APIGroups) == 0
+	}) {
+		t.Errorf("ClusterRole %s rules %+v, want %+v", metricsReader, rules["ClusterRole/"+metricsReader], want)
 	}
 	for name := range in.docs["Role"] {
 		var r rbacv1.Role
@@ -244,7 +361,7 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 		}
 	}
 	for role := range rules {
-		if !bound[role] {
+		if !bound[role] && role != "ClusterRole/"+metricsReader {
 			t.Errorf("%s is bound to nobody", role)
 		}
 	}
@@ -272,7 +389,61 @@ func checkInstall(t *testing.T, in install, certManager bool) {
 			t.Errorf("the operator may not %s MutatingWebhookConfiguration %s", verb, configName)
 		}
 	}
+	// The secure metrics endpoint reviews each scraper's token and access.
+	if !allows("authentication.k8s.io", "tokenreviews", "", "create") || !allows("authorization.k8s.io", "subjectaccessreviews", "", "create") {
+		t.Errorf("the operator may not create TokenReviews and SubjectAccessReviews: the secure metrics endpoint needs both")
+	}
 	if allows("", "secrets", "some-other-secret", "get") {
 		t.Errorf("the operator may read any Secret; it needs only %s", secretName)
 	}
+}
+
+// checkMetrics checks that the manager serves its metrics securely on the
+// port the metrics Service targets, and that the Service selects it.
+func checkMetrics(t *testing.T, in install, c corev1.Container, podLabels map[string]string) {
+	t.Helper()
+	if got := lastFlag(c.Args, "--metrics-bind-address"); got != ":8443" {
+		t.Errorf("manager --metrics-bind-address %q, want :%d", got, metricsPort)
+	}
+	if got := lastFlag(c.Args, "--metrics-secure"); got != "true" {
+		t.Errorf("manager --metrics-secure %q, want true", got)
+	}
+	var port *corev1.ContainerPort
+	for i := range c.Ports {
+		if c.Ports[i].Name == "metrics" {
+			port = &c.Ports[i]
+		}
+	}
+	if port == nil || port.ContainerPort != metricsPort {
+		t.Errorf("manager ports %+v: want metrics on %d", c.Ports, metricsPort)
+	}
+	var svc corev1.Service
+	in.get(t, "Service", metricsService, &svc)
+	if svc.Namespace != namespace {
+		t.Errorf("Service %s in namespace %q", svc.Name, svc.Namespace)
+	}
+	for k, v := range svc.Spec.Selector {
+		if podLabels[k] != v {
+			t.Errorf("Service %s selector %s=%s does not select the operator pods (%v)", svc.Name, k, v, podLabels)
+		}
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != metricsPort || svc.Spec.Ports[0].TargetPort.String() != "metrics" || svc.Spec.Ports[0].Name != "https" {
+		t.Errorf("Service %s ports %+v, want https %d to metrics", svc.Name, svc.Spec.Ports, metricsPort)
+	}
+}
+
+// lastFlag is the value the binary takes for a flag: the last one given
+// (the Go flag package keeps the last), "" when absent; a bare boolean
+// flag is "true".
+func lastFlag(args []string, name string) string {
+	value := ""
+	for _, a := range args {
+		switch {
+		case a == name:
+			value = "true"
+		case strings.HasPrefix(a, name+"="):
+			value = strings.TrimPrefix(a, name+"=")
+		}
+	}
+	return value
 }

@@ -17,7 +17,6 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/lbgate/lbgate/controllers"
 	providermetrics "github.com/lbgate/lbgate/providers/metrics"
@@ -25,17 +24,23 @@ import (
 
 func main() {
 	var o options
+	var m metricsOptions
 	o.bind(flag.CommandLine)
 	o.webhook.bind(flag.CommandLine)
+	m.bind(flag.CommandLine)
 	flag.Parse()
-	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+	if err := run(ctrl.SetupSignalHandler(), o, m); err != nil {
 		fmt.Fprintln(os.Stderr, "lbgate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, o options) error {
+func run(ctx context.Context, o options, m metricsOptions) error {
 	s, err := o.settings()
+	if err != nil {
+		return err
+	}
+	metrics, err := m.serverOptions(o.metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -59,7 +64,7 @@ func run(ctx context.Context, o options) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  controllers.NewScheme(),
 		Cache:                   controllers.CacheOptions(),
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metrics,
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        o.leaderElectionID,
@@ -93,6 +98,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	logger.Info("starting lbgate", "provider", s.provider.Name(), "defaultNetworkMode", s.backendGroup.DefaultMode,
-		"gatePollInterval", s.backendGroup.PendingInterval, "resyncInterval", s.backendGroup.ResyncInterval)
+		"gatePollInterval", s.backendGroup.PendingInterval, "resyncInterval", s.backendGroup.ResyncInterval,
+		"metricsAddress", o.metricsAddr, "metricsSecure", metrics.SecureServing)
 	return mgr.Start(ctx)
 }
