@@ -19,6 +19,12 @@ GO ?= go
 GOTEST_FLAGS ?= -p 2 -count=1
 export KUBEBUILDER_ASSETS := $(K8S_ASSETS)
 
+# The operator's image: `make image` builds it, and the install
+# (config/manager/kustomization.yaml) runs this name; after choosing another
+# IMG, `make set-image IMG=...` makes the install run it.
+IMG ?= lbgate:dev
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+
 .PHONY: all
 all: build
 
@@ -92,6 +98,14 @@ build: ## Build the operator binary into bin/.
 .PHONY: run
 run: build ## Run the operator against the cluster of $$KUBECONFIG.
 	$(LOCALBIN)/lbgate --kubeconfig "$${KUBECONFIG:-$$HOME/.kube/config}"
+
+.PHONY: image
+image: ## Build the image IMG offline (no daemon) into bin/image/: docker load -i bin/image/lbgate.tar.
+	$(GO) run ./hack/image build --img=$(IMG) --arch=$(IMAGE_ARCH) --out=$(LOCALBIN)/image --revision="$$(git rev-parse HEAD 2>/dev/null || true)"
+
+.PHONY: set-image
+set-image: ## Make the install (config/manager/kustomization.yaml) run IMG.
+	$(GO) run ./hack/image set-image --img=$(IMG)
 
 ##@ Control plane for tests (built from Go modules, never downloaded)
 
