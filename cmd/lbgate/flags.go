@@ -31,6 +31,9 @@ type options struct {
 	leaderElect       bool
 	leaderElectionNS  string
 	leaderElectionID  string
+	leaseDuration     time.Duration
+	renewDeadline     time.Duration
+	retryPeriod       time.Duration
 	logLevel          string
 	logFormat         string
 	haproxyRuntimeAPI string
@@ -59,6 +62,9 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader so only one replica reconciles")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's namespace)")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "lbgate.dev", "name of the leader-election lease")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long standbys wait, after the leader last renewed the lease, before one takes over (the failover time when a leader dies without releasing it)")
+	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew the lease before it stops leading (less than the lease duration)")
+	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", time.Second, "how often standbys try to take the lease, and the leader renews it (the handover time after a leader releases it)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, error, or a number (higher is more verbose)")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
 }
@@ -69,6 +75,28 @@ type settings struct {
 	provider     providers.Provider
 	backendGroup backendgroup.Options
 	webhook      *webhookcfg.Options // nil with --webhook=false
+	// leaderElection are the lease timings.
+	leaderElection leaseTimings
+}
+
+// leaseTimings are the leader-election lease's durations.
+type leaseTimings struct {
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+}
+
+// leaseTimings checks the leader-election durations the way client-go's
+// leader elector would refuse them at start, naming the flags.
+func (o *options) leaseTimings() (leaseTimings, error) {
+	t := leaseTimings{o.leaseDuration, o.renewDeadline, o.retryPeriod}
+	switch {
+	case t.retryPeriod < 100*time.Millisecond:
+		return t, fmt.Errorf("--leader-election-retry-period=%s: must be at least 100ms", t.retryPeriod)
+	case t.renewDeadline <= time.Duration(1.2*float64(t.retryPeriod)):
+		return t, fmt.Errorf("--leader-election-renew-deadline=%s: must be more than 1.2 times --leader-election-retry-period=%s", t.renewDeadline, t.retryPeriod)
+	case t.leaseDuration <= t.renewDeadline:
+		return t, fmt.Errorf("--leader-election-lease-duration=%s: must be more than --leader-election-renew-deadline=%s", t.leaseDuration, t.renewDeadline)
+	}
+	return t, nil
 }
 
 // settings checks what the parser alone could not (flags that depend on
@@ -81,6 +109,9 @@ func (o *options) settings() (settings, error) {
 		return s, err
 	}
 	if s.backendGroup, err = o.backendGroupOptions(); err != nil {
+		return s, err
+	}
+	if s.leaderElection, err = o.leaseTimings(); err != nil {
 		return s, err
 	}
 	if s.provider, err = newProvider(*o); err != nil {

@@ -69,6 +69,14 @@ func run(ctx context.Context, o options, m metricsOptions) error {
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        o.leaderElectionID,
 		LeaderElectionNamespace: o.leaderElectionNS,
+		// A leader that stops (a rolling update of lbgate itself, a
+		// drained node) gives the lease up, so a standby takes over within
+		// a retry period instead of a whole lease duration. Safe: Start
+		// returns only after every controller has stopped.
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &s.leaderElection.leaseDuration,
+		RenewDeadline:                 &s.leaderElection.renewDeadline,
+		RetryPeriod:                   &s.leaderElection.retryPeriod,
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
