@@ -57,7 +57,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.handoverTimeout, "handover-timeout", backendgroup.DefaultHandoverTimeout, "how long backends that are no longer wanted (a selector, port or target change) stay in traffic while their replacements are not healthy")
 	fs.DurationVar(&o.rolloutBlocked, "rollout-blocked-after", backendgroup.DefaultRolloutBlockedAfter, "how long pods must wait for a place under the quota, with no bound pod leaving to free one, before a group reports the rollout blocked")
 	fs.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "BackendGroups reconciled at once")
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint; 0 turns it off")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader so only one replica reconciles")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader-election lease (default: the operator's namespace)")
