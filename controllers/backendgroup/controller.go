@@ -140,14 +140,16 @@ func (r *Reconciler) serviceFound(key types.NamespacedName) {
 	delete(r.noService, key)
 }
 
-// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/finalizers,verbs=update
+// RBAC: only the verbs lbgate sends (the e2e suite checks it against the
+// apiserver's audit log). Reads of cached kinds need list and watch, not
+// get; get is for the live reads around the cache (pods and their owners).
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=list;watch;update;patch
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;replicasets;statefulsets,verbs=get
-// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch;update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one BackendGroup's load-balancer targets and pod gates in line with its pods.
 // The status is written once, when the reconcile returns, whatever path it took.
@@ -217,7 +219,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	records = finalRecords(plan, lbView, records, failed)
 	bg.Status.Backends = recordList(records)
 	bg.Status.Targets = heldTargets(bg, lbView, unread)
-	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others)
+	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others, provErr)
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	bg.Status.TimedOutPods = int32(gates.timedOut)
 	blocked, blockedCheck := r.blocked(ctx, bg, plan, counts, opts)
