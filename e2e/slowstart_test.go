@@ -43,6 +43,12 @@ var _ = Describe("Slow start", Ordered, func() {
 		a := stack.App{Namespace: ns, Name: "web", Backend: backend, Replicas: replicas, Image: stack.ImageV1,
 			Annotations: annotations, MinReadySeconds: minReady}
 		Expect(st.Deploy(ctx, a)).To(Succeed())
+		if annotations[v1alpha1.AnnotationSlowStart] != "" {
+			// The scenario starts from warm pods at full weight: the first
+			// pods ramp too, for 10 s from when HAProxy found them healthy.
+			Eventually(func() []string { return rampingServers(backend) }).WithTimeout(time.Minute).
+				Should(BeEmpty(), "servers of %s still below their weight before the rollout", backend)
+		}
 		res, err := st.RollOut(ctx, stack.Rollout{App: a, ToImage: coldImage, RPS: rps})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Finished).To(BeTrue())
@@ -98,3 +104,28 @@ var _ = Describe("Slow start", Ordered, func() {
 		unpaced = rollout(ctx, "slow-unpaced", "be_slow_unpaced", slowStart, 0)
 	}, SpecTimeout(6*time.Minute))
 })
+
+// rampingServers lists the servers of an HAProxy backend that are up but
+// below their weight (effective weight from "show stat", the weight set
+// from "show servers state"): in their slow-start ramp.
+func rampingServers(backend string) []string {
+	stat, err := st.HAProxy.Command("show stat")
+	Expect(err).NotTo(HaveOccurred())
+	rows, err := haproxy.ParseStat(stat)
+	Expect(err).NotTo(HaveOccurred())
+	out, err := st.HAProxy.Command("show servers state " + backend)
+	Expect(err).NotTo(HaveOccurred())
+	states, err := haproxy.ParseServersState(out)
+	Expect(err).NotTo(HaveOccurred())
+	weight := map[string]int{}
+	for _, s := range states {
+		weight[s.Name] = s.Weight
+	}
+	var ramping []string
+	for _, r := range rows {
+		if r.Proxy == backend && r.Type == haproxy.StatServer && r.Status == "UP" && r.Weight < weight[r.Name] {
+			ramping = append(ramping, fmt.Sprintf("%s %s at %d of %d", r.Name, r.Addr, r.Weight, weight[r.Name]))
+		}
+	}
+	return ramping
+}

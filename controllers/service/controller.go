@@ -51,9 +51,9 @@ type Reconciler struct {
 	Provider providers.Provider
 }
 
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
-// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=patch
 
 // Reconcile keeps a Service's BackendGroup in line with its annotations.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

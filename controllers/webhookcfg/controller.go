@@ -24,9 +24,9 @@ import (
 // --webhook-secret-name and --webhook-config-name); creating cannot be
 // limited by name. The Secret rules are a Role in the operator namespace.
 // +kubebuilder:rbac:groups="",namespace=system,resources=secrets,verbs=create
-// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,verbs=get;list;watch;update;patch,resourceNames=lbgate-webhook-certs
+// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,verbs=list;watch;update,resourceNames=lbgate-webhook-certs
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=create
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;list;watch;update;patch,resourceNames=lbgate-pod-gates
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=list;watch;update;patch,resourceNames=lbgate-pod-gates
 
 // Reconciler is the leader's self-repair of the webhook: the certificate
 // Secret and the MutatingWebhookConfiguration. It runs as a controller, so

@@ -11,11 +11,10 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/lbgate/lbgate/controllers"
@@ -69,8 +68,12 @@ type Stack struct {
 	workDir string
 	// providerArgs replace the HAProxy provider flags of lbgate (UseCLB).
 	providerArgs []string
-	ownDir       bool
-	closers      []io.Closer
+	// install is config/default as built and applied; kubeconfig is
+	// lbgate's, as the install's ServiceAccount.
+	install    []*unstructured.Unstructured
+	kubeconfig string
+	ownDir     bool
+	closers    []io.Closer
 }
 
 // Start brings the whole stack up; on error nothing is left running.
@@ -94,13 +97,18 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	defer func() {
 		if err != nil {
+			s.KeepWorkDir() // the error names logs in it
 			s.Stop()
 		}
 	}()
 
 	began := time.Now()
 	opts.Logf("starting the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)")
-	s.Cluster, err = cluster.Start(ctx, cluster.Options{BinDir: opts.BinDir, LogDir: filepath.Join(s.workDir, "logs"), Output: opts.Output})
+	audit, err := s.auditFlags()
+	if err != nil {
+		return nil, err
+	}
+	s.Cluster, err = cluster.Start(ctx, cluster.Options{BinDir: opts.BinDir, LogDir: filepath.Join(s.workDir, "logs"), Output: opts.Output, APIServerFlags: audit})
 	if err != nil {
 		return nil, err
 	}
@@ -108,12 +116,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Client, err = client.NewWithWatch(s.Config, client.Options{Scheme: controllers.NewScheme()}); err != nil {
 		return nil, err
 	}
-	if _, err = envtest.InstallCRDs(s.Config, envtest.CRDInstallOptions{
-		Paths: []string{filepath.Join(opts.ModuleDir, "config", "crd", "bases")}, ErrorIfPathMissing: true,
-	}); err != nil {
-		return nil, fmt.Errorf("installing the BackendGroup CRD: %w", err)
+	opts.Logf("applying the install (config/default, server-side apply)")
+	if err = s.applyInstall(ctx); err != nil {
+		return nil, err
 	}
-	if err = s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: OperatorNamespace}}); err != nil {
+	if s.kubeconfig, err = s.operatorKubeconfig(ctx); err != nil {
 		return nil, err
 	}
 
@@ -135,7 +142,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Operator, err = s.newOperator(ctx, true); err != nil {
 		return nil, err
 	}
-	opts.Logf("starting lbgate (HAProxy provider, webhook in URL mode)")
+	opts.Logf("starting lbgate (HAProxy provider, webhook in URL mode, as ServiceAccount %s/%s)", OperatorNamespace, OperatorServiceAccount)
 	if err = s.Operator.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -145,44 +152,68 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 // newOperator prepares the lbgate process: HAProxy provider, webhook on 127.0.0.1 in URL mode.
 func (s *Stack) newOperator(ctx context.Context, webhook bool) (*Operator, error) {
+	op, _, err := s.newOperatorSpec(ctx, operatorSpec{webhook: webhook, name: "lbgate"})
+	return op, err
+}
+
+// operatorSpec is how one lbgate process is run.
+type operatorSpec struct {
+	webhook bool
+	// name names the log file (logs/<name>.log).
+	name string
+	// webhookURL is the URL the webhook configuration names; empty: the
+	// process's own webhook port.
+	webhookURL string
+	// extra flags, after the stack's.
+	extra []string
+}
+
+// newOperatorSpec prepares an lbgate process and returns it with the port
+// its webhook serves on.
+func (s *Stack) newOperatorSpec(ctx context.Context, spec operatorSpec) (*Operator, int, error) {
 	bin := s.opts.OperatorBinary
 	if bin == "" {
 		var err error
 		if bin, err = BuildOperator(ctx, s.opts.ModuleDir, s.workDir); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		s.opts.OperatorBinary = bin
 	}
 	probePort, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	webhookPort, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	provider := s.providerArgs
 	if provider == nil {
 		provider = []string{"--provider=haproxy", "--haproxy-runtime-api=" + s.HAProxy.RuntimeAPI()}
 	}
 	args := slices.Concat(provider, []string{
-		"--kubeconfig=" + s.Cluster.Kubeconfig(),
+		"--kubeconfig=" + s.kubeconfig,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + hostPort(probePort),
 		"--gate-poll-interval=100ms",
 		"--log-format=console",
 		"--webhook-namespace=" + OperatorNamespace,
-		fmt.Sprintf("--webhook=%t", webhook),
+		fmt.Sprintf("--webhook=%t", spec.webhook),
 	})
-	if webhook {
+	if spec.webhook {
+		url := spec.webhookURL
+		if url == "" {
+			url = fmt.Sprintf("https://%s/mutate-v1-pod", hostPort(webhookPort))
+		}
 		args = append(args,
 			"--webhook-host=127.0.0.1",
 			fmt.Sprintf("--webhook-port=%d", webhookPort),
-			fmt.Sprintf("--webhook-url=https://%s/mutate-v1-pod", hostPort(webhookPort)),
+			"--webhook-url="+url,
 		)
 	}
-	args = append(args, s.opts.OperatorArgs...)
-	return &Operator{binary: bin, args: args, logPath: filepath.Join(s.workDir, "logs", "lbgate.log"), probe: hostPort(probePort)}, nil
+	args = slices.Concat(args, s.opts.OperatorArgs, spec.extra)
+	op := &Operator{binary: bin, args: args, logPath: filepath.Join(s.workDir, "logs", spec.name+".log"), probe: hostPort(probePort)}
+	return op, webhookPort, nil
 }
 
 // WebhookConfigName is the MutatingWebhookConfiguration lbgate keeps (its default name).
