@@ -91,11 +91,6 @@ var notSentInTheSuite = map[stack.Permission]string{
 	{Group: "apps", Resource: "statefulsets", Verb: "get"}:                                             "the owner of a StatefulSet pod stuck on the quota (controllers quota envtests)",
 	{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "create"}:                         "metrics scrapes (cmd/lbgate TestSecureMetrics); the suite turns metrics off",
 	{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}:                  "metrics scrapes (cmd/lbgate TestSecureMetrics); the suite turns metrics off",
-	{Group: "coordination.k8s.io", Resource: "leases", Verb: "get"}:                                    "leader election, off in the suite's operator",
-	{Group: "coordination.k8s.io", Resource: "leases", Verb: "create"}:                                 "leader election, off in the suite's operator",
-	{Group: "coordination.k8s.io", Resource: "leases", Verb: "update"}:                                 "leader election, off in the suite's operator",
-	{Group: "", Resource: "events", Verb: "create"}:                                                    "leader election's events",
-	{Group: "", Resource: "events", Verb: "patch"}:                                                     "leader election's events",
 }
 
 // checkOperatorRBAC: lbgate runs as the install's ServiceAccount with the
