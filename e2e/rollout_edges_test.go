@@ -133,6 +133,14 @@ var _ = Describe("Rollout edge cases", Ordered, func() {
 			}
 			return strings.Compare(x.Name, y.Name)
 		})
+		// Deleting a bound pod makes its ReplicaSet create a replacement,
+		// which waits too. Creation times are kept to the second, and lbgate
+		// orders pods of the same second by name: the replacement must be
+		// created in a later second than the waiting pods to be younger
+		// (a run that deleted within the same second saw the replacement,
+		// named lower, bound first, as lbgate's order says).
+		newest := waiting[len(waiting)-1].CreationTimestamp.Time
+		Eventually(time.Now).WithTimeout(5 * time.Second).Should(BeTemporally(">=", newest.Add(time.Second)))
 		for range 2 { // free two places, one at a time
 			var bound *corev1.Pod
 			for _, p := range pods(ctx, a) {
