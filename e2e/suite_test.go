@@ -84,7 +84,6 @@ var notSentInTheSuite = map[stack.Permission]string{
 	{Group: "", Resource: "secrets", Verb: "list"}:                                                   "informer fallback; the start-up access check asks for it",
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "list"}: "informer fallback; the start-up access check asks for it",
 	// Paths the suite's scenarios do not take, each tested elsewhere.
-	{Group: "", Resource: "secrets", Verb: "update"}:                                                   "certificate renewal and repair (controllers/webhookcfg envtests)",
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "create"}: "the start-up access check asks for it; apply creates a missing configuration",
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "update"}: "repair of a configuration apply cannot fix (controllers/webhookcfg envtests)",
 	{Group: "lbgate.dev", Resource: "backendgroups", Verb: "patch"}:                                    "a Service's annotations changed (controllers service envtests)",
