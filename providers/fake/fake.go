@@ -39,6 +39,13 @@ type Provider struct {
 	autoAdd  bool             // unknown targets spring into existence
 	caps     map[string]providers.Capabilities
 	sessions map[string]bool // targets whose List reports sessions
+	// healthDelay, when above zero, is how long a new (or rechecked)
+	// backend stays Initial before it takes autoHeal; due holds when.
+	healthDelay time.Duration
+	due         map[string]map[netip.AddrPort]dueHealth
+	now         func() time.Time
+	keepOff     bool                  // calls are not kept (KeepCalls(false))
+	observe     func(Call, time.Time) // told every call as it is recorded
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -57,6 +64,8 @@ func New(limits providers.Limits, targets ...string) *Provider {
 		targets:  map[string]map[netip.AddrPort]*providers.BackendStatus{},
 		failures: map[string][]error{},
 		autoHeal: providers.HealthInitial,
+		due:      map[string]map[netip.AddrPort]dueHealth{},
+		now:      time.Now,
 	}
 	for _, t := range targets {
 		p.targets[t] = map[netip.AddrPort]*providers.BackendStatus{}
@@ -88,6 +97,7 @@ func (p *Provider) RemoveTarget(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.targets, id)
+	delete(p.due, id)
 }
 
 // Forget drops every backend of every target, as a load balancer that restarted and lost its runtime state.
@@ -97,6 +107,7 @@ func (p *Provider) Forget() {
 	for id := range p.targets {
 		p.targets[id] = map[netip.AddrPort]*providers.BackendStatus{}
 	}
+	clear(p.due)
 }
 
 // SetLatency makes every call wait d (or until its context ends) before it acts.
@@ -185,6 +196,7 @@ func (p *Provider) SetHealth(target string, addr netip.AddrPort, h providers.Hea
 	if b.Health != providers.HealthDraining {
 		b.Health = h
 	}
+	delete(p.due[target], addr)
 	return true
 }
 
@@ -193,6 +205,7 @@ func (p *Provider) SetAllHealthy() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
+	clear(p.due)
 	for _, t := range p.targets {
 		for _, b := range t {
 			if b.Health != providers.HealthDraining && b.Health != providers.HealthHealthy {
@@ -233,6 +246,7 @@ func (p *Provider) ResetCalls() {
 func (p *Provider) Backends(target string) []providers.BackendStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.matureLocked(target)
 	return p.listLocked(target)
 }
 
@@ -286,15 +300,13 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 			cur.Weight = b.Weight
 			if cur.Health == providers.HealthDraining || b.Recheck {
 				// Registered again, or for another pod: checked again, like a new backend.
-				cur.Health, cur.Reason = p.autoHeal, ""
+				cur.Health, cur.Reason = p.newHealthLocked(target.ID, b.Addr), ""
 			}
 			continue
 		}
-		t[b.Addr] = &providers.BackendStatus{Backend: b, Health: p.autoHeal}
+		t[b.Addr] = &providers.BackendStatus{Backend: b, Health: p.newHealthLocked(target.ID, b.Addr)}
 	}
-	err = p.record("Register", target.ID, addrs, nil)
-	p.calls[len(p.calls)-1].Settings = settings
-	return err
+	return p.keep(Call{Method: "Register", Target: target.ID, Addrs: slices.Clone(addrs), Settings: settings})
 }
 
 // Drain marks backends draining; unknown backends are ignored.
@@ -313,6 +325,7 @@ func (p *Provider) Drain(ctx context.Context, target string, addrs []netip.AddrP
 			b.Health = providers.HealthDraining
 			b.Reason = "draining"
 		}
+		delete(p.due[target], a)
 	}
 	return p.record("Drain", target, addrs, nil)
 }
@@ -330,6 +343,7 @@ func (p *Provider) Deregister(ctx context.Context, target string, addrs []netip.
 	}
 	for _, a := range addrs {
 		delete(t, a)
+		delete(p.due[target], a)
 	}
 	return p.record("Deregister", target, addrs, nil)
 }
@@ -344,6 +358,7 @@ func (p *Provider) List(ctx context.Context, target string) ([]providers.Backend
 	if _, ok := p.targets[target]; !ok {
 		return nil, p.record("List", target, nil, &providers.NotFoundError{Target: target, Detail: "no such target in the fake load balancer"})
 	}
+	p.matureLocked(target)
 	out := p.listLocked(target)
 	return out, p.record("List", target, nil, nil)
 }
@@ -407,6 +422,16 @@ func (p *Provider) checkLocked(method, target string, addrs []netip.AddrPort) (m
 }
 
 func (p *Provider) record(method, target string, addrs []netip.AddrPort, err error) error {
-	p.calls = append(p.calls, Call{Method: method, Target: target, Addrs: slices.Clone(addrs), Err: err})
-	return err
+	return p.keep(Call{Method: method, Target: target, Addrs: slices.Clone(addrs), Err: err})
+}
+
+// keep records c (unless KeepCalls(false)), tells the observer, and returns c.Err.
+func (p *Provider) keep(c Call) error {
+	if !p.keepOff {
+		p.calls = append(p.calls, c)
+	}
+	if p.observe != nil {
+		p.observe(c, p.now())
+	}
+	return c.Err
 }
