@@ -49,6 +49,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.haproxyTimeout, "haproxy-timeout", 5*time.Second, "timeout of one HAProxy Runtime API round trip")
 	o.haproxyTLS.bind(fs)
 	o.tencent.bind(fs)
+	fakeFlags.bind(fs)
 	fs.StringVar(&o.defaultMode, "default-network-mode", string(v1alpha1.NetworkModeENI), "network mode of Services that do not set lbgate.dev/network-mode: eni or global-router")
 	fs.StringVar(&o.eniCIDRs, "eni-cidrs", "", "comma-separated pod IP ranges eligible in eni mode (empty: every IP)")
 	fs.StringVar(&o.globalRouterCIDRs, "global-router-cidrs", "", "comma-separated pod IP ranges eligible in global-router mode (empty: every IP)")

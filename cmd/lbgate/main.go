@@ -56,6 +56,9 @@ func run(ctx context.Context, o options, m metricsOptions) error {
 	logger := zapr.NewLogger(zl)
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
+	if err := servePprof(ctx, logger); err != nil {
+		return err
+	}
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {

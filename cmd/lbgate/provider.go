@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/lbgate/lbgate/providers"
-	"github.com/lbgate/lbgate/providers/fake"
 )
 
 // newProvider builds the load-balancer provider the flags choose; it
@@ -16,10 +15,7 @@ func newProvider(o options) (providers.Provider, error) {
 	case "tencent", "tencentclb":
 		return o.tencent.provider(o.globalRouterCIDRs, o.webhook.namespace)
 	case "fake":
-		p := fake.New(providers.Limits{})
-		p.SetNewBackendHealth(providers.HealthHealthy)
-		p.CreateTargetsOnUse(true)
-		return p, nil
+		return fakeFlags.provider()
 	default:
 		return nil, fmt.Errorf("--provider=%q: must be haproxy, tencentclb (also tencent) or fake", o.provider)
 	}
