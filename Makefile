@@ -68,7 +68,15 @@ test: control-plane-all haproxy-check ## Unit and envtest suites on a real etcd 
 	$(GO) test -tags e2e -count=1 -timeout 40m ./e2e/ 2>&1 | tee -a $(LOCALBIN)/test.log
 
 .PHONY: bench
-bench: control-plane ## Run the benchmarks and print their numbers (BENCH_PKGS=./controllers/webhookcfg for one package).
+bench: control-plane-all haproxy-check build ## Measure lbgate against its targets (cmd/lbgate-bench, docs/performance.md): one table, JSON in bench/results/ (about 10 minutes).
+	$(GO) run ./cmd/lbgate-bench --operator $(LOCALBIN)/lbgate -v $(BENCH_ARGS)
+
+.PHONY: bench-large
+bench-large: control-plane build ## The bench's 20,000-pod scale stretch (1,000 Services × 20 pods).
+	$(GO) run ./cmd/lbgate-bench --operator $(LOCALBIN)/lbgate --large -v $(BENCH_ARGS)
+
+.PHONY: bench-micro
+bench-micro: control-plane ## Run the Go micro-benchmarks and print their numbers (BENCH_PKGS=./controllers/webhookcfg for one package).
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem $(or $(BENCH_PKGS),./...)
 
 .PHONY: fuzz
