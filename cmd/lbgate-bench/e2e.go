@@ -6,6 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/e2e/stack"
 )
 
@@ -40,6 +44,8 @@ func (b *bench) runStack(ctx context.Context) []*Scenario {
 		}
 		return all
 	}
+	// The stack's own client is throttled by client-go's defaults (5
+	// requests/s): the timed creates get a client of their own.
 	st, err := stack.Start(ctx, stack.Options{
 		ModuleDir:      b.module,
 		OperatorBinary: b.operator,
@@ -55,10 +61,16 @@ func (b *bench) runStack(ctx context.Context) []*Scenario {
 	}
 	defer st.Stop()
 	b.versions["haproxy"] = haproxyVersion()
+	cfg := rest.CopyConfig(st.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	if b.client, err = client.NewWithWatch(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+		return fail(err)
+	}
 
 	b.progress("gate latency: %d pods behind %s", latencyPods, beLatency)
 	if err := b.latency(ctx, st, lat); err != nil {
 		lat.Err = err.Error()
+		b.progress("gate latency failed: %v", err)
 	}
 	gated := stack.App{Namespace: "roll-gated", Name: "web", Backend: beGated, Replicas: rolloutReplicas, Image: stack.ImageV1}
 	b.progress("rollout with gates: deploying %d replicas", rolloutReplicas)

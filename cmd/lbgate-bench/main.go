@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -35,6 +36,8 @@ type bench struct {
 	dir      string // work dir: logs, audit logs, profiles
 	verbose  bool
 	versions map[string]string
+	// client talks to the e2e stack without client-side throttling.
+	client client.WithWatch
 }
 
 func main() {
@@ -99,6 +102,11 @@ func run(operator, out string, large bool, only []string, verbose bool) error {
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	for _, s := range r.Scenarios {
+		if s.Err != "" {
+			b.progress("%s failed: %s", s.Name, s.Err)
+		}
 	}
 	r.Versions = b.versions
 	r.LoadEnd = loadAverage()

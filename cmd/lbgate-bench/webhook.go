@@ -37,10 +37,10 @@ type admissionResult map[int]durations
 func (b *bench) admission(ctx context.Context, st *stack.Stack, ns string, webhook bool) (admissionResult, error) {
 	app := stack.App{Namespace: ns, Name: "hk", Backend: beHook}
 	if webhook {
-		if err := st.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := b.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, err
 		}
-		if err := st.Client.Create(ctx, app.Service()); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := b.client.Create(ctx, app.Service()); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, err
 		}
 	}
@@ -49,7 +49,7 @@ func (b *bench) admission(ctx context.Context, st *stack.Stack, ns string, webho
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; ; i++ {
 		pod := hookPod(ns, fmt.Sprintf("probe-%t-%d", webhook, i))
-		if err := st.Client.Create(ctx, pod); err != nil {
+		if err := b.client.Create(ctx, pod); err != nil {
 			return nil, err
 		}
 		if (len(pod.Spec.ReadinessGates) > 0) == webhook {
@@ -68,7 +68,7 @@ func (b *bench) admission(ctx context.Context, st *stack.Stack, ns string, webho
 		err := parallel(ctx, podsPerLevel, c, func(ctx context.Context, i int) error {
 			pod := hookPod(ns, fmt.Sprintf("c%d-%t-%d", c, webhook, i))
 			began := time.Now()
-			if err := st.Client.Create(ctx, pod); err != nil {
+			if err := b.client.Create(ctx, pod); err != nil {
 				return err
 			}
 			lat[i] = time.Since(began)
@@ -81,7 +81,7 @@ func (b *bench) admission(ctx context.Context, st *stack.Stack, ns string, webho
 			return nil, err
 		}
 		res[c] = lat
-		if err := st.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.MatchingLabels{"app": "hk"}, client.GracePeriodSeconds(0)); err != nil {
+		if err := b.client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.MatchingLabels{"app": "hk"}, client.GracePeriodSeconds(0)); err != nil {
 			return nil, err
 		}
 	}
