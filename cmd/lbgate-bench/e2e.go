@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +48,11 @@ func (b *bench) runStack(ctx context.Context) []*Scenario {
 	}
 	// The stack's own client is throttled by client-go's defaults (5
 	// requests/s): the timed creates get a client of their own.
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return fail(err)
+	}
+	b.stackPprof = "http://" + pprofAddr + "/debug/pprof"
 	st, err := stack.Start(ctx, stack.Options{
 		ModuleDir:      b.module,
 		OperatorBinary: b.operator,
@@ -53,7 +60,7 @@ func (b *bench) runStack(ctx context.Context) []*Scenario {
 		Backends:       []string{beLatency, beGated, beBaseline, beHook},
 		DeclaredSlots:  map[string]int{beLatency: latencyPods + 10},
 		// What users run: the stack's own default is 100ms.
-		OperatorArgs: []string{"--gate-poll-interval=250ms"},
+		OperatorArgs: []string{"--gate-poll-interval=250ms", "--pprof-bind-address=" + pprofAddr},
 		Logf:         b.progress,
 	})
 	if err != nil {
@@ -122,8 +129,16 @@ func (b *bench) latency(ctx context.Context, st *stack.Stack, sc *Scenario) erro
 		return err
 	}
 	up := pollUp(watchCtx, st, beLatency, 20*time.Millisecond)
+	profile := filepath.Join(b.dir, "stack", "latency-cpu.pprof")
+	op := &operatorProc{Pprof: b.stackPprof}
+	waitProfile := op.profileCPU(10, profile)
 	if err := st.Deploy(ctx, app); err != nil {
 		return err
+	}
+	if err := waitProfile(); err != nil {
+		sc.note("CPU profile: %v", err)
+	} else {
+		sc.note("CPU profile of lbgate for the first 10 s of the Deployment (%s), go tool pprof -top:\n%s", profile, strings.Join(pprofTop(b.operator, profile), "\n"))
 	}
 	if n := gates.waitTrue(ctx, latencyPods, time.Minute); n < latencyPods {
 		return fmt.Errorf("%d of %d gates True a minute after the Deployment was available", n, latencyPods)

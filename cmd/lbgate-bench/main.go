@@ -38,6 +38,8 @@ type bench struct {
 	versions map[string]string
 	// client talks to the e2e stack without client-side throttling.
 	client client.WithWatch
+	// stackPprof is the e2e stack's lbgate's profile URL.
+	stackPprof string
 }
 
 func main() {
@@ -187,7 +189,7 @@ func gitState(dir string) (string, []string) {
 		return commit, nil
 	}
 	var dirty []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		if len(l) > 3 {
 			dirty = append(dirty, strings.TrimSpace(l[3:]))
 		}
