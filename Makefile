@@ -68,7 +68,7 @@ test: control-plane-all haproxy-check ## Unit and envtest suites on a real etcd 
 	$(GO) test -tags e2e -count=1 -timeout 40m ./e2e/ 2>&1 | tee -a $(LOCALBIN)/test.log
 
 .PHONY: bench
-bench: control-plane-all haproxy-check build ## Measure lbgate against its targets (cmd/lbgate-bench, docs/performance.md): one table, JSON in bench/results/ (about 10 minutes).
+bench: control-plane-all haproxy-check build ## Measure lbgate against its targets (cmd/lbgate-bench, docs/performance.md): one table, JSON in bench/results/ (about 3 minutes on 2 cores).
 	$(GO) run ./cmd/lbgate-bench --operator $(LOCALBIN)/lbgate -v $(BENCH_ARGS)
 
 .PHONY: bench-large
