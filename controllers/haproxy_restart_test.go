@@ -75,7 +75,12 @@ func TestHAProxyRestartAndReloadRecoveredWithoutResync(t *testing.T) {
 	must(t, controllers.Setup(ctx, mgr, controllers.Config{Provider: providermetrics.Wrap(hp), BackendGroup: backendgroup.Options{}}))
 	mgrDone := make(chan error, 1)
 	go func() { mgrDone <- mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-mgrDone })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-mgrDone; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
 
 	const ns, name = "haproxy-restart", "web"
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))

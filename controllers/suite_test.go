@@ -53,7 +53,7 @@ func TestControllers(t *testing.T) {
 	RunSpecs(t, "Controllers suite (envtest)")
 }
 
-var _ = BeforeSuite(func(ctx SpecContext) {
+var _ = BeforeSuite(func(_ SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	suite = context.Background()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")

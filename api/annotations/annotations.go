@@ -97,13 +97,15 @@ func collect(err error, out *[]*Error, depth int) {
 	if err == nil || depth > 100 {
 		return
 	}
-	if e, ok := err.(*Error); ok {
+	// The walk looks at each node of the tree itself (errors.As would stop
+	// at the first *Error), so the assertions below are on purpose.
+	if e, ok := err.(*Error); ok { //nolint:errorlint // one node of the walk
 		if e != nil {
 			*out = append(*out, e)
 		}
 		return
 	}
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // one node of the walk
 	case interface{ Unwrap() []error }:
 		for _, inner := range u.Unwrap() {
 			collect(inner, out, depth+1)

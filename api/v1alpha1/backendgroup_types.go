@@ -258,7 +258,3 @@ type BackendGroupList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []BackendGroup `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&BackendGroup{}, &BackendGroupList{})
-}

@@ -52,16 +52,9 @@ func run(operator string, replicas int32, rps int, verbose bool) (err error) {
 			err = ctx.Err() // interrupted, whatever the step made of it
 		}
 	}()
-	module, err := os.Getwd()
+	module, bin, err := locate(operator)
 	if err != nil {
 		return err
-	}
-	bin, err := filepath.Abs(operator)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("%s: build it first with 'make build' (or run 'make demo')", bin)
 	}
 	step := func(format string, args ...any) {
 		fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
@@ -90,28 +83,7 @@ func run(operator string, replicas int32, rps int, verbose bool) (err error) {
 		}
 	}()
 
-	gated := stack.App{Namespace: "gated", Name: "web", Backend: "be_gated", Replicas: replicas, Image: stack.ImageV1}
-	step("deploying %d replicas behind HAProxy with lbgate's readiness gates", replicas)
-	if err := st.Deploy(ctx, gated); err != nil {
-		return err
-	}
-	step("rolling v1 -> v2 under %d requests/s", rps)
-	withGates, err := st.RollOut(ctx, stack.Rollout{App: gated, ToImage: stack.ImageV2, RPS: rps})
-	if err != nil {
-		return err
-	}
-
-	step("restarting lbgate without its webhook: pods are bound to HAProxy but get no readiness gate")
-	if err := st.RestartOperator(ctx, false); err != nil {
-		return err
-	}
-	base := stack.App{Namespace: "baseline", Name: "web", Backend: "be_baseline", Replicas: replicas, Image: stack.ImageV1}
-	step("deploying the same app again, without gates")
-	if err := st.Deploy(ctx, base); err != nil {
-		return err
-	}
-	step("rolling v1 -> v2 under %d requests/s", rps)
-	without, err := st.RollOut(ctx, stack.Rollout{App: base, ToImage: stack.ImageV2, RPS: rps})
+	withGates, without, err := compare(ctx, st, replicas, rps, step)
 	if err != nil {
 		return err
 	}
@@ -119,6 +91,51 @@ func run(operator string, replicas int32, rps int, verbose bool) (err error) {
 	failed = false
 	report(os.Stdout, replicas, rps, withGates, without)
 	return nil
+}
+
+// locate returns the module directory (the working directory) and the
+// absolute path of the operator binary, which must exist.
+func locate(operator string) (module, bin string, err error) {
+	if module, err = os.Getwd(); err != nil {
+		return "", "", err
+	}
+	if bin, err = filepath.Abs(operator); err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", "", fmt.Errorf("%s: build it first with 'make build' (or run 'make demo')", bin)
+	}
+	return module, bin, nil
+}
+
+// compare rolls the same app out twice under load: first with lbgate's
+// readiness gates, then, after restarting lbgate without its webhook,
+// without them.
+func compare(ctx context.Context, st *stack.Stack, replicas int32, rps int, step func(string, ...any)) (withGates, without *stack.RolloutResult, err error) {
+	gated := stack.App{Namespace: "gated", Name: "web", Backend: "be_gated", Replicas: replicas, Image: stack.ImageV1}
+	step("deploying %d replicas behind HAProxy with lbgate's readiness gates", replicas)
+	if err := st.Deploy(ctx, gated); err != nil {
+		return nil, nil, err
+	}
+	step("rolling v1 -> v2 under %d requests/s", rps)
+	if withGates, err = st.RollOut(ctx, stack.Rollout{App: gated, ToImage: stack.ImageV2, RPS: rps}); err != nil {
+		return nil, nil, err
+	}
+
+	step("restarting lbgate without its webhook: pods are bound to HAProxy but get no readiness gate")
+	if err := st.RestartOperator(ctx, false); err != nil {
+		return nil, nil, err
+	}
+	base := stack.App{Namespace: "baseline", Name: "web", Backend: "be_baseline", Replicas: replicas, Image: stack.ImageV1}
+	step("deploying the same app again, without gates")
+	if err := st.Deploy(ctx, base); err != nil {
+		return nil, nil, err
+	}
+	step("rolling v1 -> v2 under %d requests/s", rps)
+	if without, err = st.RollOut(ctx, stack.Rollout{App: base, ToImage: stack.ImageV2, RPS: rps}); err != nil {
+		return nil, nil, err
+	}
+	return withGates, without, nil
 }
 
 func report(w io.Writer, replicas int32, rps int, gated, base *stack.RolloutResult) {

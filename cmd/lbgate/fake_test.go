@@ -121,7 +121,7 @@ func readCallLog(t *testing.T, path string) []callLine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose
 	var out []callLine
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -192,10 +192,10 @@ func checkCertSource(s string) error {
 	return nil
 }
 
-func atLeast(min time.Duration) func(time.Duration) error {
+func atLeast(floor time.Duration) func(time.Duration) error {
 	return func(d time.Duration) error {
-		if d < min {
-			return fmt.Errorf("must be at least %s", min)
+		if d < floor {
+			return fmt.Errorf("must be at least %s", floor)
 		}
 		return nil
 	}

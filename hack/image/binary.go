@@ -32,7 +32,7 @@ func CheckBinary(path, arch string) error {
 	if err != nil {
 		return fmt.Errorf("--binary %s: not an ELF executable: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
 		return fmt.Errorf("--binary %s: ELF type %s, want an executable", path, f.Type)
 	}

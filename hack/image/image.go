@@ -143,7 +143,7 @@ func addFile(tw *tar.Writer, f file, created time.Time) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read only: nothing to lose
 	st, err := in.Stat()
 	if err != nil {
 		return err

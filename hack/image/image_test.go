@@ -138,7 +138,7 @@ func TestImage(t *testing.T) {
 		if cfg.WorkingDir != "/" || cf.OS != "linux" || cf.Architecture != runtime.GOARCH {
 			t.Errorf("workdir %q, platform %s/%s: want / and linux/%s", cfg.WorkingDir, cf.OS, cf.Architecture, runtime.GOARCH)
 		}
-		if !cf.Created.Time.Equal(created) {
+		if !cf.Created.Equal(created) {
 			t.Errorf("created %s, want %s", cf.Created, created)
 		}
 		for k, v := range map[string]string{

@@ -306,7 +306,11 @@ func TestSampleConfigRunsInHAProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	pki, err := haproxytest.WritePKI(dir)
 	if err != nil {
 		t.Fatal(err)
