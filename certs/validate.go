@@ -19,37 +19,64 @@ import (
 //
 // The first failure is returned as a *ValidationError.
 func (b *Bundle) Validate(now time.Time, wantNames []string) error {
-	leaf := b.Serving.Cert
-	if leaf == nil {
+	if err := b.checkServingPair(); err != nil {
+		return err
+	}
+	if err := b.checkCA(); err != nil {
+		return err
+	}
+	if err := b.checkValidity(now); err != nil {
+		return err
+	}
+	return checkNames(b.Serving.Cert, wantNames)
+}
+
+// checkServingPair: a serving certificate and key are present and match.
+func (b *Bundle) checkServingPair() error {
+	if b.Serving.Cert == nil {
 		return invalid(ReasonMissing, KeyTLSCert, nil, "no serving certificate")
 	}
 	if b.Serving.Key == nil {
 		return invalid(ReasonMissing, KeyTLSKey, nil, "no serving key")
 	}
-	if err := checkKeyPair(KeyTLSKey, leaf, b.Serving.Key); err != nil {
-		return err
+	return checkKeyPair(KeyTLSKey, b.Serving.Cert, b.Serving.Key)
+}
+
+// checkCA: the CA, when there is one, matches its key (when present) and may
+// sign certificates.
+func (b *Bundle) checkCA() error {
+	ca := b.CA.Cert
+	if ca == nil {
+		return nil
 	}
-	if b.CA.Cert != nil {
-		if b.CA.Key != nil {
-			if err := checkKeyPair(KeyCAKey, b.CA.Cert, b.CA.Key); err != nil {
-				return err
-			}
-		}
-		if !b.CA.Cert.IsCA || !b.CA.Cert.BasicConstraintsValid || b.CA.Cert.KeyUsage&x509.KeyUsageCertSign == 0 {
-			return invalid(ReasonNotCA, KeyCACert, nil, "certificate %q may not sign certificates", b.CA.Cert.Subject.CommonName)
-		}
-	}
-	if err := checkTime(KeyTLSCert, leaf, now); err != nil {
-		return err
-	}
-	if b.CA.Cert != nil {
-		if err := checkTime(KeyCACert, b.CA.Cert, now); err != nil {
-			return err
-		}
-		if err := verifyChain(KeyTLSCert, b.CACertificates(), b.Serving.Certificates(), now); err != nil {
+	if b.CA.Key != nil {
+		if err := checkKeyPair(KeyCAKey, ca, b.CA.Key); err != nil {
 			return err
 		}
 	}
+	if !ca.IsCA || !ca.BasicConstraintsValid || ca.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return invalid(ReasonNotCA, KeyCACert, nil, "certificate %q may not sign certificates", ca.Subject.CommonName)
+	}
+	return nil
+}
+
+// checkValidity: the serving certificate and the CA are valid at now, and the
+// serving certificate chains to the CA (or the previous one).
+func (b *Bundle) checkValidity(now time.Time) error {
+	if err := checkTime(KeyTLSCert, b.Serving.Cert, now); err != nil {
+		return err
+	}
+	if b.CA.Cert == nil {
+		return nil
+	}
+	if err := checkTime(KeyCACert, b.CA.Cert, now); err != nil {
+		return err
+	}
+	return verifyChain(KeyTLSCert, b.CACertificates(), b.Serving.Certificates(), now)
+}
+
+// checkNames: the serving certificate covers every wanted name.
+func checkNames(leaf *x509.Certificate, wantNames []string) error {
 	for _, name := range wantNames {
 		if err := leaf.VerifyHostname(name); err != nil {
 			return invalid(ReasonMissingSAN, KeyTLSCert, err, "%q not covered (DNS %v, IP %v)", name, leaf.DNSNames, leaf.IPAddresses)

@@ -53,7 +53,7 @@ func TestObserveAdmissionPreStop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var lines []string
-			log := funcr.New(func(prefix, args string) { lines = append(lines, args) }, funcr.Options{Verbosity: 1})
+			log := funcr.New(func(_, args string) { lines = append(lines, args) }, funcr.Options{Verbosity: 1})
 			before := map[string]float64{}
 			for _, s := range []string{"service", "default", "off"} {
 				before[s] = testutil.ToFloat64(preStops.WithLabelValues(s))

@@ -63,7 +63,7 @@ func (r *Reconciler) markManaged(rd *round) {
 func (r *Reconciler) repairSecret(ctx context.Context, rd *round, stored *certs.Bundle, cause error) (*certs.Bundle, error) {
 	rebuilt, how, err := r.rebuild(rd, stored)
 	if err != nil {
-		return nil, fmt.Errorf("rebuilding certificates (%v): %w", cause, err)
+		return nil, fmt.Errorf("rebuilding certificates (%w): %w", cause, err)
 	}
 	if err := r.writeSecret(ctx, rd, rebuilt); err != nil {
 		return nil, err

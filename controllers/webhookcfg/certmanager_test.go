@@ -184,7 +184,7 @@ var _ = Describe("cert-manager mode", func() {
 		}
 		for _, mf := range getConfig(ctx).ManagedFields {
 			if mf.Manager == webhookcfg.FieldManager && mf.FieldsV1 != nil {
-				Expect(string(mf.FieldsV1.Raw)).NotTo(ContainSubstring("caBundle"), "lbgate owns no caBundle")
+				Expect(mf.FieldsV1.GetRawString()).NotTo(ContainSubstring("caBundle"), "lbgate owns no caBundle")
 			}
 		}
 	})

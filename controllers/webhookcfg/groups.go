@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
@@ -126,7 +126,7 @@ func (g CachedGroups) liveServices(ctx context.Context, namespace string) ([]cor
 	liveReads.Inc()
 	if err := g.Live.List(liveCtx, list, client.InNamespace(namespace)); err != nil {
 		liveReadFailures.Inc()
-		log.FromContext(ctx).Info("live read of Services failed; deciding from the cache", "namespace", namespace, "error", err.Error())
+		logf.FromContext(ctx).Info("live read of Services failed; deciding from the cache", "namespace", namespace, "error", err.Error())
 		return nil, false
 	}
 	return list.Items, true
@@ -204,6 +204,13 @@ func serviceGroup(svc *corev1.Service, bg *v1alpha1.BackendGroup, all []v1alpha1
 	if !optedIn {
 		return webhook.Group{}, false
 	}
+	return predictedGroup(svc, bg, all, now)
+}
+
+// predictedGroup is the group the Service controller is about to make for
+// the opted-in svc, if its annotations parse and it would not conflict;
+// bg is a stale group of that name the new one replaces, or nil.
+func predictedGroup(svc *corev1.Service, bg *v1alpha1.BackendGroup, all []v1alpha1.BackendGroup, now time.Time) (webhook.Group, bool) {
 	spec, err := annotations.Parse(svc)
 	if err != nil {
 		return webhook.Group{}, false

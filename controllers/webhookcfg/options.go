@@ -161,6 +161,17 @@ func (o Options) withDefaults() Options {
 
 // Validate reports the first option that cannot work.
 func (o Options) Validate() error {
+	if err := o.validateNames(); err != nil {
+		return err
+	}
+	if err := o.validateAdmission(); err != nil {
+		return err
+	}
+	return o.validateServing()
+}
+
+// validateNames: the objects lbgate writes, and how the apiserver reaches it.
+func (o Options) validateNames() error {
 	switch {
 	case o.Namespace == "":
 		return errors.New("webhook options: operator namespace is empty")
@@ -170,6 +181,13 @@ func (o Options) Validate() error {
 		return errors.New("webhook options: Secret name is empty")
 	case o.URL == "" && o.ServiceName == "":
 		return errors.New("webhook options: neither a URL nor a Service name")
+	}
+	return nil
+}
+
+// validateAdmission: ports and the webhook configuration's settings.
+func (o Options) validateAdmission() error {
+	switch {
 	case o.Port < 1 || o.Port > 65535:
 		return fmt.Errorf("webhook options: port %d out of range 1-65535", o.Port)
 	case o.ServicePort < 0 || o.ServicePort > 65535:
@@ -180,6 +198,14 @@ func (o Options) Validate() error {
 		return fmt.Errorf("webhook options: timeout %ds out of range 1-30", o.TimeoutSeconds)
 	case o.Namespaces != "" && o.Namespaces != NamespacesAll && o.Namespaces != NamespacesLabelled:
 		return fmt.Errorf("webhook options: namespace selection %q, want %s or %s", o.Namespaces, NamespacesAll, NamespacesLabelled)
+	}
+	return nil
+}
+
+// validateServing: the certificate source, the URL, and that lbgate can
+// issue its own certificates for those names.
+func (o Options) validateServing() error {
+	switch {
 	case o.CertSource != CertSourceSelf && o.CertSource != CertSourceCertManager:
 		return fmt.Errorf("webhook options: certificate source %q, want self or cert-manager", o.CertSource)
 	case o.CertSource == CertSourceCertManager && o.CertManagerCertificate == "":

@@ -9,7 +9,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/lbgate/lbgate/certs"
@@ -74,7 +74,7 @@ var _ = Describe("Finding the replicas", func() {
 				Status:     corev1.PodStatus{Phase: phase, PodIP: ip},
 			}
 		}
-		reader := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(
+		reader := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(
 			pod("a", "127.0.1.1", corev1.PodRunning),
 			pod("b", "127.0.1.2", corev1.PodRunning),
 			pod("starting", "", corev1.PodPending),

@@ -51,6 +51,7 @@ var _ = Describe("A user-supplied Secret", func() {
 			pod, err := createPod(ctx, ns, labels)
 			return gates(pod), err
 		}).Should(Equal([]string{gateOf("web")}))
+		Expect(getSecret(ctx).ResourceVersion).To(Equal(written), "lbgate never writes the user's Secret")
 
 		By("an invalid user Secret is reported and still never overwritten")
 		secret = getSecret(ctx)
