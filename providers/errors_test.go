@@ -122,7 +122,7 @@ func TestUnavailableErrorUnwrapsToCause(t *testing.T) {
 	if errors.Is(err, context.Canceled) {
 		t.Errorf("errors.Is(%v, context.Canceled) = true, want false", err)
 	}
-	if got := err.Unwrap(); got != context.DeadlineExceeded {
+	if got := err.Unwrap(); got != context.DeadlineExceeded { //nolint:errorlint // Unwrap must return the cause itself
 		t.Errorf("Unwrap() = %v, want context.DeadlineExceeded", got)
 	}
 	noCause := &UnavailableError{Detail: "stats socket"}

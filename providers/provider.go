@@ -67,9 +67,9 @@ type Target struct {
 type NetworkMode string
 
 const (
-	// ModeENI: pod IPs are VPC addresses (elastic network interfaces).
+	// ModeENI means pod IPs are VPC addresses (elastic network interfaces).
 	ModeENI NetworkMode = "eni"
-	// ModeGlobalRouter: pod IPs come from the cluster's container range,
+	// ModeGlobalRouter means pod IPs come from the cluster's container range,
 	// routed through the nodes; the load balancer reaches them only where
 	// that range is routed to its network.
 	ModeGlobalRouter NetworkMode = "global-router"

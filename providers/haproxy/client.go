@@ -268,11 +268,11 @@ func (c *Client) unavailable(ctx context.Context, what string, err error) error 
 		return &providers.PermissionError{Detail: fmt.Sprintf("HAProxy runtime API %s: %v", c, fe)}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		err = fmt.Errorf("%w (%v)", ctxErr, err)
+		err = fmt.Errorf("%w (%w)", ctxErr, err)
 	} else if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The connection deadline is the context's: report it as such even
 		// when the socket noticed first.
-		err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
 	}
 	return &providers.UnavailableError{
 		Detail: fmt.Sprintf("HAProxy runtime API %s: %s; is HAProxy running with `stats socket` at that address?", c, what),

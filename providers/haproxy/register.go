@@ -135,42 +135,17 @@ type pick struct {
 // longest, (4) a new slot, (5) any free slot with a check (settings may
 // differ: the backend cannot grow).
 func pickSlots(v *view, fresh []providers.Backend, want checkSettings, held int) ([]pick, error) {
-	var free []*slot
-	for i := range v.slots {
-		s := &v.slots[i]
-		if s.phase() == phaseFree && s.Check.Configured() {
-			free = append(free, s)
-		}
-	}
-	// Longest idle first, so a slot that just let go of a pod is reused last.
-	sort.SliceStable(free, func(i, j int) bool { return free[i].SinceChange > free[j].SinceChange })
-	used := map[*slot]bool{}
-	take := func(ok func(*slot) bool) *slot {
-		for _, s := range free {
-			if !used[s] && ok(s) {
-				used[s] = true
-				return s
-			}
-		}
-		return nil
-	}
-	declared := func(s *slot) bool { return !s.name.HasSettings }
-	matches := func(s *slot) bool { return s.name.HasSettings && s.name.Settings == want }
+	sp := newSlotPicker(v, want)
 	next, added := v.nextNum(), 0
 	picks := make([]pick, len(fresh))
 	short := 0
 	for i, b := range fresh {
-		sameAddr := func(s *slot) bool { return (declared(s) || matches(s)) && s.AddrPort() == b.Addr }
-		if s := take(sameAddr); s != nil {
-			picks[i].slot = s
-		} else if s := take(declared); s != nil {
-			picks[i].slot = s
-		} else if s := take(matches); s != nil {
+		if s := sp.takeReusable(b); s != nil {
 			picks[i].slot = s
 		} else if v.canGrow && (v.maxSlots == 0 || len(v.slots)+added < v.maxSlots) {
 			picks[i].add = slotName{Num: next + added, Settings: want, HasSettings: true}
 			added++
-		} else if s := take(func(*slot) bool { return true }); s != nil {
+		} else if s := sp.take(func(*slot) bool { return true }); s != nil {
 			picks[i].slot = s
 		} else {
 			short++
@@ -180,6 +155,59 @@ func pickSlots(v *view, fresh []providers.Backend, want checkSettings, held int)
 		return nil, v.quotaError(v.capacity(), held+len(fresh))
 	}
 	return picks, nil
+}
+
+// slotPicker hands out the free slots with a check, longest idle first,
+// each at most once.
+type slotPicker struct {
+	free []*slot
+	used map[*slot]bool
+	want checkSettings
+}
+
+func newSlotPicker(v *view, want checkSettings) *slotPicker {
+	sp := &slotPicker{used: map[*slot]bool{}, want: want}
+	for i := range v.slots {
+		s := &v.slots[i]
+		if s.phase() == phaseFree && s.Check.Configured() {
+			sp.free = append(sp.free, s)
+		}
+	}
+	// Longest idle first, so a slot that just let go of a pod is reused last.
+	sort.SliceStable(sp.free, func(i, j int) bool { return sp.free[i].SinceChange > sp.free[j].SinceChange })
+	return sp
+}
+
+// take hands out the first unused free slot ok accepts, or nil.
+func (sp *slotPicker) take(ok func(*slot) bool) *slot {
+	for _, s := range sp.free {
+		if !sp.used[s] && ok(s) {
+			sp.used[s] = true
+			return s
+		}
+	}
+	return nil
+}
+
+// takeReusable hands out a slot for b by preferences (1) to (3) of
+// pickSlots, or nil.
+func (sp *slotPicker) takeReusable(b providers.Backend) *slot {
+	sameAddr := func(s *slot) bool { return (sp.declared(s) || sp.matches(s)) && s.AddrPort() == b.Addr }
+	if s := sp.take(sameAddr); s != nil {
+		return s
+	}
+	if s := sp.take(sp.declared); s != nil {
+		return s
+	}
+	return sp.take(sp.matches)
+}
+
+// declared: a slot of the configuration (server-template), not one added.
+func (sp *slotPicker) declared(s *slot) bool { return !s.name.HasSettings }
+
+// matches: an added slot with the wanted check settings.
+func (sp *slotPicker) matches(s *slot) bool {
+	return s.name.HasSettings && s.name.Settings == sp.want
 }
 
 // fillSlot is the command sequence that gives a slot a new backend without

@@ -219,7 +219,7 @@ func dialTLS(t *testing.T, runtimeAPI, caFile string, cert *tls.Certificate) *tl
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() }) // teardown of a probe connection
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	return conn
 }

@@ -124,7 +124,7 @@ func TestPlainTCPOffLoopbackWarnsOnce(t *testing.T) {
 		{"tls://haproxy-runtime.lbgate-system.svc:9443", tlsFiles, 0},
 	} {
 		var lines []string
-		log := funcr.New(func(prefix, args string) { lines = append(lines, args) }, funcr.Options{})
+		log := funcr.New(func(_, args string) { lines = append(lines, args) }, funcr.Options{})
 		p, err := haproxy.New(tt.address, haproxy.Options{TLS: tt.files, Log: log})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.address, err)

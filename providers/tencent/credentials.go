@@ -68,7 +68,7 @@ func (k *keyring) pair() Credentials {
 	return Credentials{}
 }
 
-func (k *keyring) GetSecretId() string  { return k.pair().SecretID }
+func (k *keyring) GetSecretId() string  { return k.pair().SecretID } //nolint:revive // the Tencent SDK's CredentialIface spells it so
 func (k *keyring) GetSecretKey() string { return k.pair().SecretKey }
 func (k *keyring) GetToken() string     { return "" }
 func (k *keyring) GetCredential() (string, string, string) {

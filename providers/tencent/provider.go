@@ -285,13 +285,8 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	if err != nil {
 		return err
 	}
-	if len(backends) > MaxBatchTargets {
-		return &providers.QuotaError{Target: t.raw, Limit: MaxBatchTargets, Want: len(backends), Detail: "more backends than one call takes"}
-	}
-	for _, b := range backends {
-		if b.Weight < 0 || b.Weight > 100 {
-			return fmt.Errorf("backend %s: weight %d is out of 0-100", b.Addr, b.Weight)
-		}
+	if err := checkBackends(t.raw, backends); err != nil {
+		return err
 	}
 	if err := p.reachable(t.raw, target.Mode, backends); err != nil {
 		return err
@@ -326,6 +321,20 @@ func (p *Provider) Register(ctx context.Context, target providers.Target, backen
 	}
 	if len(plan.reweight) > 0 {
 		return p.modifyWeight(ctx, t, plan.reweight)
+	}
+	return nil
+}
+
+// checkBackends refuses a Register call one batch cannot take, or with a
+// weight the API refuses.
+func checkBackends(target string, backends []providers.Backend) error {
+	if len(backends) > MaxBatchTargets {
+		return &providers.QuotaError{Target: target, Limit: MaxBatchTargets, Want: len(backends), Detail: "more backends than one call takes"}
+	}
+	for _, b := range backends {
+		if b.Weight < 0 || b.Weight > 100 {
+			return fmt.Errorf("backend %s: weight %d is out of 0-100", b.Addr, b.Weight)
+		}
 	}
 	return nil
 }
@@ -586,21 +595,36 @@ func (p *Provider) typed(target, action string, err error) error {
 		limit := p.quota
 		p.mu.Unlock()
 		return &providers.QuotaError{Target: target, Limit: limit, Detail: detail}
-	case code == ErrLBIdNotFound || code == ErrListenerIdNotFound || code == ErrLocationNotFound:
+	case notFoundCode(code):
 		return &providers.NotFoundError{Target: target, Detail: detail}
-	case strings.HasPrefix(code, "AuthFailure") || strings.HasPrefix(code, ErrUnauthorized) || code == ErrCredential:
+	case permissionCode(code):
 		return &providers.PermissionError{Detail: detail}
-	// Transport failures, and answers that are not the API's JSON (a
-	// gateway's error page: the SDK reads the body before the status).
-	case code == ErrInternal || strings.HasPrefix(code, "ClientError.NetworkError") || code == "ClientError.HttpStatusCodeError" ||
-		code == "ClientError.IOError" || code == "ClientError.ParseJsonError" || code == "":
-		var cause error = err
+	case unavailableCode(code):
+		cause := err
 		if code != "" {
 			cause = errors.Unwrap(err)
 		}
 		return &providers.UnavailableError{Detail: detail, Err: cause}
 	}
 	return fmt.Errorf("%s: %w", action, err)
+}
+
+// notFoundCode: the load balancer, listener or rule does not exist.
+func notFoundCode(code string) bool {
+	return code == ErrLBIdNotFound || code == ErrListenerIdNotFound || code == ErrLocationNotFound
+}
+
+// permissionCode: the key is refused, unknown or cannot be used.
+func permissionCode(code string) bool {
+	return strings.HasPrefix(code, "AuthFailure") || strings.HasPrefix(code, ErrUnauthorized) || code == ErrCredential
+}
+
+// unavailableCode: transport failures, and answers that are not the API's
+// JSON (a gateway's error page: the SDK reads the body before the status).
+// The empty code is an error that is not the API's.
+func unavailableCode(code string) bool {
+	return code == ErrInternal || strings.HasPrefix(code, "ClientError.NetworkError") || code == "ClientError.HttpStatusCodeError" ||
+		code == "ClientError.IOError" || code == "ClientError.ParseJsonError" || code == ""
 }
 
 // reachable refuses GlobalRouter backends the load balancer cannot reach.

@@ -74,6 +74,31 @@ const serverStateFile = "server-state"
 func (c *Config) render(dir string, tcpPort, tlsPort int, frontends map[string]int) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	c.renderGlobal(p, dir, tcpPort, tlsPort)
+	c.renderDefaults(p)
+	if c.TLS != nil && !c.TLS.OnStatsSocket {
+		p("listen runtime_api")
+		p("    mode tcp")
+		p("    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required", tlsPort, c.TLS.ServerPEM, c.TLS.CAFile)
+		p("    server admin unix@%s/admin.sock", dir)
+		p("")
+	}
+	names := append([]string(nil), c.Backends...)
+	for name := range c.StaticBackends {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c.renderBackend(p, name, frontends[name])
+	}
+	return b.String()
+}
+
+// printf writes one line of the configuration.
+type printf func(format string, args ...any)
+
+// renderGlobal writes the global section: the Runtime API sockets and the log.
+func (c *Config) renderGlobal(p printf, dir string, tcpPort, tlsPort int) {
 	p("global")
 	p("    maxconn 4096")
 	if c.ServerState {
@@ -94,6 +119,10 @@ func (c *Config) render(dir string, tcpPort, tlsPort int, frontends map[string]i
 	p("    stats timeout 30s")
 	p("    log stderr format raw local0 info")
 	p("")
+}
+
+// renderDefaults writes the defaults section.
+func (c *Config) renderDefaults(p printf) {
 	p("defaults")
 	p("    mode http")
 	p("    log global")
@@ -106,39 +135,28 @@ func (c *Config) render(dir string, tcpPort, tlsPort int, frontends map[string]i
 		p("    load-server-state-from-file global")
 	}
 	p("")
-	if c.TLS != nil && !c.TLS.OnStatsSocket {
-		p("listen runtime_api")
-		p("    mode tcp")
-		p("    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required", tlsPort, c.TLS.ServerPEM, c.TLS.CAFile)
-		p("    server admin unix@%s/admin.sock", dir)
-		p("")
+}
+
+// renderBackend writes backend name and the frontend on port that feeds it.
+func (c *Config) renderBackend(p printf, name string, port int) {
+	p("frontend fe_%s", name)
+	p("    bind 127.0.0.1:%d", port)
+	p("    default_backend %s", name)
+	p("")
+	p("backend %s", name)
+	slots, static := c.StaticBackends[name]
+	if static {
+		p("    balance static-rr")
+	} else {
+		p("    balance roundrobin")
 	}
-	names := append([]string(nil), c.Backends...)
-	for name := range c.StaticBackends {
-		names = append(names, name)
+	p("    option httpchk GET %s", c.CheckPath)
+	p("    default-server inter %dms rise %d fall %d", c.CheckInterval.Milliseconds(), c.Rise, c.Fall)
+	if static && slots > 0 {
+		p("    server-template %s 1-%d 127.0.0.1:1 disabled check", c.SlotPrefix, slots)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		p("frontend fe_%s", name)
-		p("    bind 127.0.0.1:%d", frontends[name])
-		p("    default_backend %s", name)
-		p("")
-		p("backend %s", name)
-		slots, static := c.StaticBackends[name]
-		if static {
-			p("    balance static-rr")
-		} else {
-			p("    balance roundrobin")
-		}
-		p("    option httpchk GET %s", c.CheckPath)
-		p("    default-server inter %dms rise %d fall %d", c.CheckInterval.Milliseconds(), c.Rise, c.Fall)
-		if static && slots > 0 {
-			p("    server-template %s 1-%d 127.0.0.1:1 disabled check", c.SlotPrefix, slots)
-		}
-		if n := c.DeclaredSlots[name]; n > 0 && !static {
-			p("    server-template %s 1-%d lbgate-slot.invalid:1 disabled check init-addr last,127.0.0.1", c.SlotPrefix, n)
-		}
-		p("")
+	if n := c.DeclaredSlots[name]; n > 0 && !static {
+		p("    server-template %s 1-%d lbgate-slot.invalid:1 disabled check init-addr last,127.0.0.1", c.SlotPrefix, n)
 	}
-	return b.String()
+	p("")
 }

@@ -114,7 +114,7 @@ func Launch(cfg Config) (*HAProxy, error) {
 		return fail(err)
 	}
 	if out, err := exec.Command(bin, "-c", "-q", "-f", h.cfgPath).CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("haproxy rejected the generated configuration: %v\n%s", err, out))
+		return fail(fmt.Errorf("haproxy rejected the generated configuration: %w\n%s", err, out))
 	}
 	if err := h.start(); err != nil {
 		return fail(err)
@@ -146,6 +146,9 @@ func (h *HAProxy) launch(extra ...string) error {
 	h.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
+		if err == nil {
+			err = errors.New("exit status 0") // an exit is never expected: say how it went
+		}
 		h.mu.Lock()
 		if h.exited == exited {
 			h.exitErr = err
@@ -160,7 +163,7 @@ func (h *HAProxy) launch(extra ...string) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("haproxy exited at start: %v\n%s", h.exitError(), h.log.String())
+			return fmt.Errorf("haproxy exited at start: %w\n%s", h.exitError(), h.log.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -213,7 +216,7 @@ func (h *HAProxy) Alive() error {
 	h.mu.Unlock()
 	select {
 	case <-exited:
-		return fmt.Errorf("haproxy exited: %v", h.exitError())
+		return fmt.Errorf("haproxy exited: %w", h.exitError())
 	default:
 	}
 	if _, err := h.Command("show info"); err != nil {

@@ -81,14 +81,35 @@ func (s *Server) batchTargets(register bool, req tencent.BatchTargetsRequest, re
 	if e != nil {
 		return nil, e
 	}
-	type item struct {
-		r *rule
-		t tencent.BatchTarget
+	items, e := s.batchItems(lb, register, req.Targets)
+	if e != nil {
+		return nil, e
 	}
-	var items []item
+	failed := s.failedListeners(items, register)
+	var ok []batchItem
+	for _, it := range items {
+		if !failed[it.t.ListenerId] {
+			ok = append(ok, it)
+		}
+	}
+	s.startTask(lb, reqID, func() { s.applyBatch(register, ok) })
+	return batchResponse(register, failed), nil
+}
+
+// batchItem is one target of a batch call with the rule it is on.
+type batchItem struct {
+	r *rule
+	t tencent.BatchTarget
+}
+
+// batchItems checks each target of a batch call (well-formed, on a
+// listener or rule that exists, not twice) and, for register, that the
+// rules' quota holds once they are bound.
+func (s *Server) batchItems(lb *loadBalancer, register bool, targets []tencent.BatchTarget) ([]batchItem, *apiError) {
+	var items []batchItem
 	seen := map[string]bool{}
 	adds := map[*rule]int{}
-	for _, t := range req.Targets {
+	for _, t := range targets {
 		if e := checkTarget(t.EniIp, t.Port, t.Weight); e != nil {
 			return nil, e
 		}
@@ -101,7 +122,7 @@ func (s *Server) batchTargets(register bool, req tencent.BatchTargetsRequest, re
 			return nil, errorf(tencent.ErrDuplicate, "target %s is twice in Targets", key(t.EniIp, t.Port))
 		}
 		seen[k] = true
-		items = append(items, item{r, t})
+		items = append(items, batchItem{r, t})
 		if _, bound := r.targets[key(t.EniIp, t.Port)]; register && !bound {
 			adds[r]++
 		}
@@ -111,6 +132,13 @@ func (s *Server) batchTargets(register bool, req tencent.BatchTargetsRequest, re
 			return nil, errorf(tencent.ErrLimitExceeded, "%d targets would be bound on one rule, TOTAL_TARGET_BIND_QUOTA is %d", len(r.targets)+n, s.cfg.TargetBindQuota)
 		}
 	}
+	return items, nil
+}
+
+// failedListeners are the listeners whose part of the call fails: one of
+// their targets is bound already (register) or not bound (unbind), or a
+// test asked for it (failPart, used up here).
+func (s *Server) failedListeners(items []batchItem, register bool) map[string]bool {
 	failed := map[string]bool{}
 	for _, it := range items {
 		if s.failPart[it.t.ListenerId] {
@@ -122,31 +150,32 @@ func (s *Server) batchTargets(register bool, req tencent.BatchTargetsRequest, re
 		}
 	}
 	s.failPart = nil
-	var ok []item
+	return failed
+}
+
+// applyBatch binds (register) or unbinds the items: the task's effect.
+func (s *Server) applyBatch(register bool, items []batchItem) {
 	for _, it := range items {
-		if !failed[it.t.ListenerId] {
-			ok = append(ok, it)
+		k := key(it.t.EniIp, it.t.Port)
+		if !register {
+			if t, bound := it.r.targets[k]; bound {
+				close(t.stop)
+				delete(it.r.targets, k)
+			}
+			continue
 		}
+		w := int64(10)
+		if it.t.Weight != nil {
+			w = *it.t.Weight
+		}
+		t := &target{ip: it.t.EniIp, port: it.t.Port, weight: w, detail: tencent.HealthUnknown, stop: make(chan struct{})}
+		it.r.targets[k] = t
+		s.probe(it.r.check, t)
 	}
-	s.startTask(lb, reqID, func() {
-		for _, it := range ok {
-			k := key(it.t.EniIp, it.t.Port)
-			if !register {
-				if t, bound := it.r.targets[k]; bound {
-					close(t.stop)
-					delete(it.r.targets, k)
-				}
-				continue
-			}
-			w := int64(10)
-			if it.t.Weight != nil {
-				w = *it.t.Weight
-			}
-			t := &target{ip: it.t.EniIp, port: it.t.Port, weight: w, detail: tencent.HealthUnknown, stop: make(chan struct{})}
-			it.r.targets[k] = t
-			s.probe(it.r.check, t)
-		}
-	})
+}
+
+// batchResponse is the answer to a batch call whose failed listeners are failed.
+func batchResponse(register bool, failed map[string]bool) tencent.BatchTargetsResponse {
 	resp := tencent.BatchTargetsResponse{FailListenerIdSet: []string{}}
 	for id := range failed {
 		resp.FailListenerIdSet = append(resp.FailListenerIdSet, id)
@@ -158,7 +187,7 @@ func (s *Server) batchTargets(register bool, req tencent.BatchTargetsRequest, re
 			resp.Message = "a target is not bound on the failed listeners"
 		}
 	}
-	return resp, nil
+	return resp
 }
 
 // modifyWeight changes the weight of bound targets: at most 100 rules, 50
@@ -260,17 +289,7 @@ func (s *Server) describeHealth(req tencent.DescribeTargetHealthRequest) (any, *
 	if len(req.LoadBalancerIds) > 30 {
 		return nil, errorf(tencent.ErrInvalidValueLength, "%d LoadBalancerIds, at most 30", len(req.LoadBalancerIds))
 	}
-	set := func(ids []string) map[string]bool {
-		if len(ids) == 0 {
-			return nil
-		}
-		m := map[string]bool{}
-		for _, id := range ids {
-			m[id] = true
-		}
-		return m
-	}
-	listeners, locations := set(req.ListenerIds), set(req.LocationIds)
+	listeners, locations := idSet(req.ListenerIds), idSet(req.LocationIds)
 	var out tencent.DescribeTargetHealthResponse
 	found := map[string]bool{}
 	for _, id := range req.LoadBalancerIds {
@@ -284,20 +303,7 @@ func (s *Server) describeHealth(req tencent.DescribeTargetHealthRequest) (any, *
 				continue
 			}
 			found[lid] = true
-			ls := tencent.ListenerHealth{ListenerId: lid, Protocol: l.protocol, Rules: []tencent.RuleHealth{}}
-			for rid, r := range l.rules {
-				if locations != nil && l.layer7 && !locations[rid] {
-					continue
-				}
-				found[rid] = true
-				rh := tencent.RuleHealth{LocationId: rid, Targets: []tencent.TargetHealth{}}
-				for _, t := range r.targets {
-					rh.Targets = append(rh.Targets, tencent.TargetHealth{IP: t.ip, Port: t.port, Weight: t.weight,
-						HealthStatus: t.detail == tencent.HealthAlive, HealthStatusDetail: t.detail})
-				}
-				ls.Rules = append(ls.Rules, rh)
-			}
-			lh.Listeners = append(lh.Listeners, ls)
+			lh.Listeners = append(lh.Listeners, listenerHealth(lid, l, locations, found))
 		}
 		out.LoadBalancers = append(out.LoadBalancers, lh)
 	}
@@ -312,6 +318,38 @@ func (s *Server) describeHealth(req tencent.DescribeTargetHealthRequest) (any, *
 		}
 	}
 	return out, nil
+}
+
+// idSet is the set of ids, or nil (no narrowing) when there are none.
+func idSet(ids []string) map[string]bool {
+	if len(ids) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// listenerHealth reports the targets of listener l, on a layer-7 listener
+// only under the rules in locations (all when nil); it marks the rules
+// reported in found.
+func listenerHealth(lid string, l *listener, locations, found map[string]bool) tencent.ListenerHealth {
+	ls := tencent.ListenerHealth{ListenerId: lid, Protocol: l.protocol, Rules: []tencent.RuleHealth{}}
+	for rid, r := range l.rules {
+		if locations != nil && l.layer7 && !locations[rid] {
+			continue
+		}
+		found[rid] = true
+		rh := tencent.RuleHealth{LocationId: rid, Targets: []tencent.TargetHealth{}}
+		for _, t := range r.targets {
+			rh.Targets = append(rh.Targets, tencent.TargetHealth{IP: t.ip, Port: t.port, Weight: t.weight,
+				HealthStatus: t.detail == tencent.HealthAlive, HealthStatusDetail: t.detail})
+		}
+		ls.Rules = append(ls.Rules, rh)
+	}
+	return ls
 }
 
 // probe runs a target's health check until it is unbound: at once, then

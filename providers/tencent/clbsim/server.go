@@ -380,18 +380,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handle(r *http.Request, action, reqID string, body []byte) (any, *apiError) {
-	if r.Method != http.MethodPost {
-		return nil, errorf("UnsupportedProtocol", "only POST with a JSON body is served")
-	}
-	secrets := map[string]string{s.cfg.SecretID: s.cfg.SecretKey}
-	if e := verify(r, body, secrets, tencent.Service, s.cfg.Now(), tencent.SignatureSkewSeconds*time.Second); e != nil {
-		return nil, &apiError{code: e.code, msg: e.msg}
-	}
-	if v := r.Header.Get("X-TC-Version"); v != tencent.Version {
-		return nil, errorf("NoSuchVersion", "version %q is not served: only %s", v, tencent.Version)
-	}
-	if s.cfg.Region != "" && r.Header.Get("X-TC-Region") != s.cfg.Region {
-		return nil, errorf("InvalidParameter.RegionNotFound", "region %q is not served", r.Header.Get("X-TC-Region"))
+	if e := s.checkRequest(r, body); e != nil {
+		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -402,35 +392,60 @@ func (s *Server) handle(r *http.Request, action, reqID string, body []byte) (any
 		s.faults[action] = q[1:]
 		return nil, errorf(q[0], "injected")
 	}
-	dec := func(v any) *apiError {
-		d := json.NewDecoder(bytes.NewReader(body))
-		if err := d.Decode(v); err != nil {
-			return errorf("InvalidParameter.FormatError", "the body is not the action's JSON: %v", err)
-		}
-		return nil
+	return s.dispatch(action, reqID, body)
+}
+
+// checkRequest refuses a request that is not a signed POST of the served
+// API version and region.
+func (s *Server) checkRequest(r *http.Request, body []byte) *apiError {
+	if r.Method != http.MethodPost {
+		return errorf("UnsupportedProtocol", "only POST with a JSON body is served")
 	}
+	secrets := map[string]string{s.cfg.SecretID: s.cfg.SecretKey}
+	if e := verify(r, body, secrets, tencent.Service, s.cfg.Now(), tencent.SignatureSkewSeconds*time.Second); e != nil {
+		return &apiError{code: e.code, msg: e.msg}
+	}
+	if v := r.Header.Get("X-TC-Version"); v != tencent.Version {
+		return errorf("NoSuchVersion", "version %q is not served: only %s", v, tencent.Version)
+	}
+	if s.cfg.Region != "" && r.Header.Get("X-TC-Region") != s.cfg.Region {
+		return errorf("InvalidParameter.RegionNotFound", "region %q is not served", r.Header.Get("X-TC-Region"))
+	}
+	return nil
+}
+
+// decode reads the action's JSON body into v.
+func decode(body []byte, v any) *apiError {
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+		return errorf("InvalidParameter.FormatError", "the body is not the action's JSON: %v", err)
+	}
+	return nil
+}
+
+// dispatch runs the action. Called with s.mu held.
+func (s *Server) dispatch(action, reqID string, body []byte) (any, *apiError) {
 	switch action {
 	case tencent.ActionBatchRegisterTargets, tencent.ActionBatchDeregisterTargets:
 		var req tencent.BatchTargetsRequest
-		if e := dec(&req); e != nil {
+		if e := decode(body, &req); e != nil {
 			return nil, e
 		}
 		return s.batchTargets(action == tencent.ActionBatchRegisterTargets, req, reqID)
 	case tencent.ActionBatchModifyTargetWeight:
 		var req tencent.BatchModifyTargetWeightRequest
-		if e := dec(&req); e != nil {
+		if e := decode(body, &req); e != nil {
 			return nil, e
 		}
 		return s.modifyWeight(req, reqID)
 	case tencent.ActionDescribeTargetHealth:
 		var req tencent.DescribeTargetHealthRequest
-		if e := dec(&req); e != nil {
+		if e := decode(body, &req); e != nil {
 			return nil, e
 		}
 		return s.describeHealth(req)
 	case tencent.ActionDescribeListeners:
 		var req tencent.DescribeListenersRequest
-		if e := dec(&req); e != nil {
+		if e := decode(body, &req); e != nil {
 			return nil, e
 		}
 		return s.describeListeners(req)
@@ -443,7 +458,7 @@ func (s *Server) handle(r *http.Request, action, reqID string, body []byte) (any
 		}}, nil
 	case tencent.ActionDescribeTaskStatus:
 		var req tencent.DescribeTaskStatusRequest
-		if e := dec(&req); e != nil {
+		if e := decode(body, &req); e != nil {
 			return nil, e
 		}
 		t, ok := s.tasks[req.TaskId]

@@ -25,19 +25,9 @@ type authError struct {
 // signing key derived from the secret key, the date and the service, and
 // compares. The timestamp must be within skew of now.
 func verify(r *http.Request, body []byte, secrets map[string]string, service string, now time.Time, skew time.Duration) *authError {
-	auth := r.Header.Get("Authorization")
-	const algo = "TC3-HMAC-SHA256"
-	rest, ok := strings.CutPrefix(auth, algo+" ")
-	if !ok {
-		return &authError{"AuthFailure.InvalidAuthorization", "Authorization header is not " + algo}
-	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			return &authError{"AuthFailure.InvalidAuthorization", "malformed Authorization field " + part}
-		}
-		fields[k] = v
+	fields, e := authFields(r.Header.Get("Authorization"))
+	if e != nil {
+		return e
 	}
 	cred := strings.Split(fields["Credential"], "/")
 	if len(cred) != 4 || cred[3] != "tc3_request" || fields["SignedHeaders"] == "" || fields["Signature"] == "" {
@@ -58,18 +48,10 @@ func verify(r *http.Request, body []byte, secrets map[string]string, service str
 	if svc != service || date != time.Unix(ts, 0).UTC().Format("2006-01-02") {
 		return &authError{"AuthFailure.SignatureFailure", "the credential scope does not match the service or the timestamp's date"}
 	}
-	signed := strings.Split(fields["SignedHeaders"], ";")
-	var canonHeaders strings.Builder
-	for _, h := range signed {
-		v := r.Header.Get(h)
-		if strings.EqualFold(h, "host") {
-			v = r.Host
-		}
-		fmt.Fprintf(&canonHeaders, "%s:%s\n", strings.ToLower(h), strings.ToLower(strings.TrimSpace(v)))
-	}
-	canonical := strings.Join([]string{r.Method, "/", r.URL.RawQuery, canonHeaders.String(), fields["SignedHeaders"], sha256Hex(body)}, "\n")
+	canonHeaders := canonicalHeaders(r, strings.Split(fields["SignedHeaders"], ";"))
+	canonical := strings.Join([]string{r.Method, "/", r.URL.RawQuery, canonHeaders, fields["SignedHeaders"], sha256Hex(body)}, "\n")
 	scope := date + "/" + svc + "/tc3_request"
-	toSign := strings.Join([]string{algo, strconv.FormatInt(ts, 10), scope, sha256Hex([]byte(canonical))}, "\n")
+	toSign := strings.Join([]string{signAlgorithm, strconv.FormatInt(ts, 10), scope, sha256Hex([]byte(canonical))}, "\n")
 	k := mac([]byte("TC3"+key), date)
 	k = mac(k, svc)
 	k = mac(k, "tc3_request")
@@ -78,6 +60,41 @@ func verify(r *http.Request, body []byte, secrets map[string]string, service str
 		return &authError{"AuthFailure.SignatureFailure", "the request signature does not match"}
 	}
 	return nil
+}
+
+// signAlgorithm is the only signature algorithm served.
+const signAlgorithm = "TC3-HMAC-SHA256"
+
+// authFields splits the Authorization header "TC3-HMAC-SHA256 k=v, k=v, ..."
+// into its fields.
+func authFields(auth string) (map[string]string, *authError) {
+	rest, ok := strings.CutPrefix(auth, signAlgorithm+" ")
+	if !ok {
+		return nil, &authError{"AuthFailure.InvalidAuthorization", "Authorization header is not " + signAlgorithm}
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, &authError{"AuthFailure.InvalidAuthorization", "malformed Authorization field " + part}
+		}
+		fields[k] = v
+	}
+	return fields, nil
+}
+
+// canonicalHeaders is the signed headers' "name:value\n" lines, lower-cased,
+// the Host header read from the request's host.
+func canonicalHeaders(r *http.Request, signed []string) string {
+	var b strings.Builder
+	for _, h := range signed {
+		v := r.Header.Get(h)
+		if strings.EqualFold(h, "host") {
+			v = r.Host
+		}
+		fmt.Fprintf(&b, "%s:%s\n", strings.ToLower(h), strings.ToLower(strings.TrimSpace(v)))
+	}
+	return b.String()
 }
 
 func sha256Hex(b []byte) string {
