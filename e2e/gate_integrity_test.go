@@ -158,7 +158,7 @@ var _ = Describe("Gate integrity under churn", Ordered, func() {
 			addr := net.JoinHostPort(p.Status.PodIP, "8080")
 			Expect(seen.lastNotUp(addr)).To(BeTemporally(">", p.CreationTimestamp.Time),
 				fmt.Sprintf("pod %s: HAProxy never checked %s afresh after the pod was created", p.Name, addr))
-			Expect(seen.lastNotUp(addr)).To(BeTemporally("<=", g.LastTransitionTime.Time.Add(time.Second)),
+			Expect(seen.lastNotUp(addr)).To(BeTemporally("<=", g.LastTransitionTime.Add(time.Second)),
 				fmt.Sprintf("pod %s: gate True before HAProxy had checked it", p.Name))
 		}
 		Expect(rep.Failed).To(BeZero(), rep.Table())

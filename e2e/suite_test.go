@@ -38,7 +38,7 @@ func TestE2E(t *testing.T) {
 	RunSpecs(t, "lbgate end-to-end")
 }
 
-var _ = BeforeSuite(func(ctx SpecContext) {
+var _ = BeforeSuite(func(_ SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter)))
 	bg = context.Background()
 	module, err := filepath.Abs("..")

@@ -38,13 +38,13 @@ func httpsClient(caPEM []byte, client keyPair) (*http.Client, error) {
 func waitHealthy(ctx context.Context, p *process, client *http.Client, url string) error {
 	op := "wait for " + url
 	interval := 50 * time.Millisecond
-	last := errors.New("no answer yet")
+	var last error
 	for {
-		if err := probe(ctx, client, url); err == nil {
+		err := probe(ctx, client, url)
+		if err == nil {
 			return nil
-		} else {
-			last = err
 		}
+		last = err
 		timer := time.NewTimer(interval)
 		select {
 		case <-p.done:
@@ -52,7 +52,7 @@ func waitHealthy(ctx context.Context, p *process, client *http.Client, url strin
 			return componentError(p, op, p.exitError())
 		case <-ctx.Done():
 			timer.Stop()
-			return componentError(p, op, fmt.Errorf("%w (last answer: %v)", ctx.Err(), last))
+			return componentError(p, op, fmt.Errorf("%w (last answer: %w)", ctx.Err(), last))
 		case <-timer.C:
 		}
 		interval = min(interval*2, 500*time.Millisecond)

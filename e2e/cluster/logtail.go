@@ -20,7 +20,7 @@ func logTail(path string, n int) []string {
 	if err != nil {
 		return []string{"(log unreadable: " + err.Error() + ")"}
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose
 	st, err := f.Stat()
 	if err != nil {
 		return []string{"(log unreadable: " + err.Error() + ")"}

@@ -22,6 +22,7 @@ type process struct {
 	pid     int
 	done    chan struct{} // closed once the process has exited and been reaped
 	waitErr error         // the exit status; read only after done is closed
+	logErr  error         // closing the log file; read only after done is closed
 }
 
 // startProcess starts bin with args, its stdout and stderr appended to
@@ -40,8 +41,10 @@ func startProcess(comp Component, bin string, args []string, logPath string, out
 	if err != nil {
 		return nil, fmt.Errorf("%s: open log: %w", comp, err)
 	}
-	fmt.Fprintf(logFile, "=== %s lbgate e2e harness: %s %s\n",
-		time.Now().Format(time.RFC3339Nano), bin, strings.Join(args, " "))
+	if _, err := fmt.Fprintf(logFile, "=== %s lbgate e2e harness: %s %s\n",
+		time.Now().Format(time.RFC3339Nano), bin, strings.Join(args, " ")); err != nil {
+		return nil, errors.Join(fmt.Errorf("%s: write log: %w", comp, err), logFile.Close())
+	}
 
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin = nil // /dev/null: a background process group must not read the terminal
@@ -58,14 +61,14 @@ func startProcess(comp Component, bin string, args []string, logPath string, out
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread() // only after Wait: the child is gone by then
-		defer logFile.Close()
 		if err := cmd.Start(); err != nil {
-			started <- err
+			started <- errors.Join(err, logFile.Close())
 			return
 		}
 		p.pid = cmd.Process.Pid
 		started <- nil
 		p.waitErr = cmd.Wait()
+		p.logErr = logFile.Close()
 		close(p.done)
 	}()
 	if err := <-started; err != nil {
@@ -93,6 +96,15 @@ func (p *process) exitError() error {
 	return errors.New("exited with status 0")
 }
 
+// closeLogError is the error of closing the log file (the child's output
+// written there may be incomplete), or nil. Call it only after done is closed.
+func (p *process) closeLogError() error {
+	if p.logErr != nil {
+		return fmt.Errorf("%s: close log %s: %w", p.comp, p.logPath, p.logErr)
+	}
+	return nil
+}
+
 // signalGroup sends sig to the process's group; a group already gone is fine.
 func (p *process) signalGroup(sig syscall.Signal) error {
 	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
@@ -105,7 +117,7 @@ func (p *process) signalGroup(sig syscall.Signal) error {
 // until the process has exited. It is a no-op when the process has exited.
 func (p *process) stop(grace time.Duration, logf func(string, ...any)) error {
 	if p.exited() {
-		return nil
+		return p.closeLogError()
 	}
 	if err := p.signalGroup(syscall.SIGTERM); err != nil {
 		return err
@@ -114,7 +126,7 @@ func (p *process) stop(grace time.Duration, logf func(string, ...any)) error {
 	defer timer.Stop()
 	select {
 	case <-p.done:
-		return nil
+		return p.closeLogError()
 	case <-timer.C:
 	}
 	logf("%s (pid %d) still running %s after SIGTERM: sending SIGKILL", p.comp, p.pid, grace)
@@ -123,7 +135,7 @@ func (p *process) stop(grace time.Duration, logf func(string, ...any)) error {
 	}
 	select {
 	case <-p.done:
-		return nil
+		return p.closeLogError()
 	case <-time.After(killWait):
 		return componentError(p, "stop", fmt.Errorf("pid %d still running %s after SIGKILL", p.pid, killWait))
 	}

@@ -341,7 +341,7 @@ func (g *Generator) failErr(ctx context.Context, start time.Time, err error) {
 	end := time.Now()
 	kind, detail := classify(err)
 	if ctx.Err() != nil {
-		if context.Cause(ctx) == errRequestTimeout {
+		if errors.Is(context.Cause(ctx), errRequestTimeout) {
 			kind = KindTimeout
 			if detail == errRequestTimeout.Error() || detail == context.DeadlineExceeded.Error() {
 				detail = fmt.Sprintf("no complete response within %v", g.opts.Timeout)

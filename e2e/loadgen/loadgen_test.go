@@ -101,7 +101,7 @@ func TestAllSucceed(t *testing.T) {
 	for _, mode := range []Mode{KeepAlive, NewConnection} {
 		t.Run(string(mode), func(t *testing.T) {
 			var n atomic.Int64
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				if n.Add(1)%2 == 0 {
 					fmt.Fprintln(w, "pod=web-b version=v2")
 				} else {
@@ -131,7 +131,8 @@ func TestAllSucceed(t *testing.T) {
 				}
 			}
 			l := r.Latency
-			if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max && l.Max < DefaultTimeout) {
+			inOrder := 0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max && l.Max < DefaultTimeout
+			if !inOrder {
 				t.Errorf("latency percentiles out of order: %+v", l)
 			}
 			if r.Duration < d || !r.FirstFailure.IsZero() {
@@ -150,7 +151,7 @@ func TestAllSucceed(t *testing.T) {
 }
 
 func TestCustomParser(t *testing.T) {
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "served-by:pod-7") })
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "served-by:pod-7") })
 	parse := func(body []byte) Identity {
 		_, pod, _ := strings.Cut(string(body), ":")
 		return Identity{Pod: pod, Version: "custom"}
@@ -171,7 +172,7 @@ func TestServerErrorWindow(t *testing.T) {
 		winStart, winEnd    time.Time
 		served500, servedOK int
 	)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
 		i := n
 		n++
@@ -222,14 +223,16 @@ func TestResetConnections(t *testing.T) {
 			// Every request's connection is closed without an answer: with
 			// an RST for odd requests, a plain close (EOF) for even ones.
 			var n atomic.Int64
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				conn, _, err := w.(http.Hijacker).Hijack()
 				if err != nil {
 					t.Errorf("hijack: %v", err)
 					return
 				}
 				if n.Add(1)%2 == 1 {
-					conn.(*net.TCPConn).SetLinger(0)
+					if err := conn.(*net.TCPConn).SetLinger(0); err != nil {
+						t.Errorf("linger: %v", err)
+					}
 				}
 				conn.Close()
 			})
@@ -243,7 +246,7 @@ func TestResetConnections(t *testing.T) {
 
 func TestSlowServerTimesOut(t *testing.T) {
 	release := make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-release:
@@ -316,7 +319,7 @@ func TestKeepAliveReusesConnections(t *testing.T) {
 	const rps, d = 100, time.Second
 	want := expected(rps, d)
 	t.Run("keep-alive", func(t *testing.T) {
-		srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "web-1 v1") })
+		srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "web-1 v1") })
 		r := run(t, Options{URL: srv.URL, RPS: rps, Duration: d, Mode: KeepAlive})
 		conns := srv.conns.Load()
 		t.Logf("%d requests over %d connections", r.Succeeded, conns)
@@ -328,7 +331,7 @@ func TestKeepAliveReusesConnections(t *testing.T) {
 		}
 	})
 	t.Run("new-connection", func(t *testing.T) {
-		srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "web-1 v1") })
+		srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "web-1 v1") })
 		r := run(t, Options{URL: srv.URL, RPS: rps, Duration: d, Mode: NewConnection})
 		conns := srv.conns.Load()
 		t.Logf("%d requests over %d connections", r.Succeeded, conns)
@@ -343,7 +346,7 @@ func TestRateHonoured(t *testing.T) {
 		mu       sync.Mutex
 		arrivals []time.Time
 	)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
 		arrivals = append(arrivals, time.Now())
 		mu.Unlock()
@@ -387,7 +390,7 @@ func TestRateHonoured(t *testing.T) {
 
 func TestContextEndsRun(t *testing.T) {
 	arrived := make(chan struct{}, 1000)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(_ http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	})
@@ -408,7 +411,7 @@ func TestContextEndsRun(t *testing.T) {
 
 func TestStop(t *testing.T) {
 	arrived := make(chan struct{}, 1000)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		select {
 		case arrived <- struct{}{}:
 		default:

@@ -46,22 +46,39 @@ func ParseBody(body []byte) Identity {
 	if len(body) == 0 {
 		return Identity{}
 	}
-	if body[0] == '{' {
-		var m map[string]any
-		if json.Unmarshal(body, &m) == nil {
-			var id Identity
-			// Keys in order of preference, so the result does not depend on
-			// map order when a body has, say, both "pod" and "name".
-			for _, k := range []string{"pod", "podName", "pod_name", "name", "hostname", "version"} {
-				if s, ok := m[k].(string); ok {
-					assign(&id, k, s)
-				}
-			}
-			if id != (Identity{}) {
-				return id
-			}
+	if id := parseJSON(body); id != (Identity{}) {
+		return id
+	}
+	if id := parsePairs(body); id != (Identity{}) {
+		return id
+	}
+	return parseFirstLine(body)
+}
+
+// parseJSON reads a JSON object's identity keys; the zero Identity when body
+// is not such an object.
+func parseJSON(body []byte) Identity {
+	var id Identity
+	if body[0] != '{' {
+		return id
+	}
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return id
+	}
+	// Keys in order of preference, so the result does not depend on map
+	// order when a body has, say, both "pod" and "name".
+	for _, k := range []string{"pod", "podName", "pod_name", "name", "hostname", "version"} {
+		if s, ok := m[k].(string); ok {
+			assign(&id, k, s)
 		}
 	}
+	return id
+}
+
+// parsePairs reads "key=value" and "key: value" pairs separated by spaces,
+// commas, semicolons or newlines.
+func parsePairs(body []byte) Identity {
 	var id Identity
 	tokens := strings.FieldsFunc(string(body), func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == ',' || r == ';'
@@ -79,9 +96,11 @@ func ParseBody(body []byte) Identity {
 			}
 		}
 	}
-	if id != (Identity{}) {
-		return id
-	}
+	return id
+}
+
+// parseFirstLine reads the first line as "<pod> [<version>]".
+func parseFirstLine(body []byte) Identity {
 	line, _, _ := strings.Cut(string(body), "\n")
 	fields := strings.Fields(line)
 	switch {

@@ -141,10 +141,7 @@ func (b *behaviour) set(name, value string) error {
 	case EnvWarmup:
 		b.Warmup, err = parseDuration(value)
 	case EnvWarmupMode:
-		if value != WarmupSlow && value != WarmupFail {
-			return fmt.Errorf("want %q or %q", WarmupSlow, WarmupFail)
-		}
-		b.WarmupMode = value
+		b.WarmupMode, err = parseWarmupMode(value)
 	case EnvWarmupLatency:
 		b.WarmupLatency, err = parseDuration(value)
 	case EnvWarmupStatus:
@@ -152,14 +149,26 @@ func (b *behaviour) set(name, value string) error {
 	case EnvWarmupHealthz:
 		b.WarmupHealthz, err = strconv.ParseBool(value)
 	case EnvWarmupConcurrency:
-		b.WarmupConcurrency, err = strconv.Atoi(value)
-		if err == nil && b.WarmupConcurrency < 0 {
-			err = errors.New("negative concurrency")
-		}
+		b.WarmupConcurrency, err = parseConcurrency(value)
 	default:
 		return errors.New("unknown nodesim setting")
 	}
 	return err
+}
+
+func parseWarmupMode(s string) (string, error) {
+	if s != WarmupSlow && s != WarmupFail {
+		return "", fmt.Errorf("want %q or %q", WarmupSlow, WarmupFail)
+	}
+	return s, nil
+}
+
+func parseConcurrency(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err == nil && n < 0 {
+		err = errors.New("negative concurrency")
+	}
+	return n, err
 }
 
 func parseDuration(s string) (time.Duration, error) {

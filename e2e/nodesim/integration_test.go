@@ -125,7 +125,7 @@ func TestIntegrationPodLifecycle(t *testing.T) {
 	eventually(t, 5*time.Second, "server answers on the pod IP", func() error {
 		code, body, err := fetch(ip, 8080, "/hello")
 		if err != nil || code != 200 || body != "pod=web version=v1\n" {
-			return fmt.Errorf("%d %q %v", code, body, err)
+			return fmt.Errorf("%d %q %w", code, body, err)
 		}
 		return nil
 	})
@@ -171,7 +171,7 @@ func TestIntegrationPodLifecycle(t *testing.T) {
 	if g := podCondition(pod, gate); g.Reason != "Test" || g.Status != corev1.ConditionTrue {
 		t.Fatalf("the gate condition was not kept as written: %+v", g)
 	}
-	if lt := podCondition(pod, corev1.PodReady).LastTransitionTime; !lt.After(readyFalseSince.Time.Add(-time.Second)) {
+	if lt := podCondition(pod, corev1.PodReady).LastTransitionTime; !lt.After(readyFalseSince.Add(-time.Second)) {
 		t.Fatalf("Ready lastTransitionTime %v did not move on the transition (was %v)", lt, readyFalseSince)
 	}
 	t.Logf("Ready True %v after the gate", time.Since(gateSet))
@@ -317,12 +317,12 @@ func TestIntegrationAddresses(t *testing.T) {
 		seen[ip] = tc.name
 		// No readiness probe: ready as soon as it runs.
 		if podCondition(pod, corev1.PodReady).Status != corev1.ConditionTrue {
-			pod = waitCondition(t, c, key, corev1.PodReady, corev1.ConditionTrue, 3*time.Second)
+			waitCondition(t, c, key, corev1.PodReady, corev1.ConditionTrue, 3*time.Second)
 		}
 		eventually(t, 5*time.Second, tc.name+" answers", func() error {
 			code, body, err := fetch(ip, 8080, "/")
 			if err != nil || code != 200 || !strings.HasPrefix(body, "pod="+tc.name+" ") {
-				return fmt.Errorf("%d %q %v", code, body, err)
+				return fmt.Errorf("%d %q %w", code, body, err)
 			}
 			return nil
 		})
@@ -375,17 +375,17 @@ func TestIntegrationKnobs(t *testing.T) {
 	eventually(t, 3*time.Second, "warming up: requests fail, the probe path passes", func() error {
 		code, _, err := fetch(warmIP, 8080, "/")
 		if err != nil || code != 503 {
-			return fmt.Errorf("/: %d %v", code, err)
+			return fmt.Errorf("/: %d %w", code, err)
 		}
 		if code, _, err := fetch(warmIP, 8080, "/ready"); err != nil || code != 200 {
-			return fmt.Errorf("/ready: %d %v", code, err)
+			return fmt.Errorf("/ready: %d %w", code, err)
 		}
 		return nil
 	})
 	waitCondition(t, c, warm, corev1.ContainersReady, corev1.ConditionTrue, 3*time.Second)
 	eventually(t, 6*time.Second, "warm-up over", func() error {
 		if code, _, err := fetch(warmIP, 8080, "/"); err != nil || code != 200 {
-			return fmt.Errorf("%d %v", code, err)
+			return fmt.Errorf("%d %w", code, err)
 		}
 		return nil
 	})

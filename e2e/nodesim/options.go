@@ -111,41 +111,54 @@ func (o Options) withDefaults() (Options, error) {
 	if len(o.PodCIDRs) == 0 {
 		o.PodCIDRs = []netip.Prefix{DefaultPodCIDR}
 	}
-	if len(o.Nodes) == 0 {
-		n := max(o.NodeCount, 1)
-		prefix := o.NodeNamePrefix
-		if prefix == "" {
-			prefix = DefaultNodeNamePrefix
-		}
-		for i := range n {
-			o.Nodes = append(o.Nodes, NodeOptions{Name: fmt.Sprintf("%s%d", prefix, i)})
-		}
-	} else {
-		o.Nodes = append([]NodeOptions(nil), o.Nodes...)
-	}
+	o.Nodes = o.nodeList()
 	if err := o.validateRanges(); err != nil {
 		return o, err
 	}
+	return o, o.checkNodes()
+}
+
+// nodeList is a copy of Nodes or, when there are none, NodeCount (at least
+// one) nodes named after NodeNamePrefix.
+func (o Options) nodeList() []NodeOptions {
+	if len(o.Nodes) > 0 {
+		return append([]NodeOptions(nil), o.Nodes...)
+	}
+	prefix := o.NodeNamePrefix
+	if prefix == "" {
+		prefix = DefaultNodeNamePrefix
+	}
+	nodes := make([]NodeOptions, 0, max(o.NodeCount, 1))
+	for i := range max(o.NodeCount, 1) {
+		nodes = append(nodes, NodeOptions{Name: fmt.Sprintf("%s%d", prefix, i)})
+	}
+	return nodes
+}
+
+// checkNodes checks the nodes' names and network modes and gives the nodes
+// without an internal IP the reserved loopback one (in place: o.Nodes is
+// the copy nodeList made).
+func (o Options) checkNodes() error {
 	seen := map[string]bool{}
 	for i := range o.Nodes {
 		n := &o.Nodes[i]
 		switch {
 		case n.Name == "":
-			return o, fmt.Errorf("nodesim: Nodes[%d]: name is required", i)
+			return fmt.Errorf("nodesim: Nodes[%d]: name is required", i)
 		case seen[n.Name]:
-			return o, fmt.Errorf("nodesim: node %q is listed twice", n.Name)
+			return fmt.Errorf("nodesim: node %q is listed twice", n.Name)
 		}
 		seen[n.Name] = true
 		if n.NetworkMode != "" {
 			if _, ok := o.NetworkModes[n.NetworkMode]; !ok {
-				return o, fmt.Errorf("nodesim: node %q: network mode %q is not in Options.NetworkModes", n.Name, n.NetworkMode)
+				return fmt.Errorf("nodesim: node %q: network mode %q is not in Options.NetworkModes", n.Name, n.NetworkMode)
 			}
 		}
 		if !n.InternalIP.IsValid() {
 			n.InternalIP = reservedLoopback
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // validateRanges checks every configured range.

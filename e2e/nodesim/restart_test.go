@@ -37,7 +37,7 @@ func TestIntegrationRestart(t *testing.T) {
 	second := startSim(t, cfg, opts)
 	eventually(t, 5*time.Second, "the app is back on its address", func() error {
 		if code, body, err := fetch(ip, 8080, "/"); err != nil || code != 200 || body != "pod=kept version=v1\n" {
-			return fmt.Errorf("%d %q %v", code, body, err)
+			return fmt.Errorf("%d %q %w", code, body, err)
 		}
 		return nil
 	})

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
+	toolscache "k8s.io/client-go/tools/cache"
 )
 
 // Simulator plays the kubelet for the pods bound to its Nodes. Create it
@@ -75,7 +75,7 @@ func (s *Simulator) start(runCtx context.Context) error {
 	if err := s.ensureLeaseNamespace(ctx); err != nil {
 		return fmt.Errorf("nodesim: namespace %s: %w", corev1.NamespaceNodeLease, err)
 	}
-	var synced []cache.InformerSynced
+	var synced []toolscache.InformerSynced
 	for _, no := range s.opts.Nodes {
 		n := &simNode{opts: no, log: s.log.WithValues("node", no.Name)}
 		if err := s.registerNode(ctx, n); err != nil {
@@ -85,7 +85,7 @@ func (s *Simulator) start(runCtx context.Context) error {
 		s.wg.Go(func() { s.heartbeat(runCtx, n) })
 		synced = append(synced, s.watchPods(runCtx, n))
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+	if !toolscache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("nodesim: pod watches did not sync: %w", context.Cause(ctx))
 	}
 	return nil

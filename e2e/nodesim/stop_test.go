@@ -69,10 +69,10 @@ func TestIntegrationStopLeavesNothing(t *testing.T) {
 	eventually(t, 5*time.Second, "leaving pod terminating and still serving", func() error {
 		p, err := getPod(c, leaving)
 		if err != nil || p.DeletionTimestamp == nil {
-			return fmt.Errorf("not terminating yet: %v", err)
+			return fmt.Errorf("not terminating yet: %w", err)
 		}
 		if code, _, err := fetch(leavingIP, 8080, "/"); err != nil || code != 200 {
-			return fmt.Errorf("%d %v", code, err)
+			return fmt.Errorf("%d %w", code, err)
 		}
 		return nil
 	})
@@ -144,7 +144,7 @@ func TestIntegrationForceDelete(t *testing.T) {
 	_, ip := waitRunning(t, c, key)
 	eventually(t, 5*time.Second, "serving", func() error {
 		if code, _, err := fetch(ip, 8080, "/"); err != nil || code != 200 {
-			return fmt.Errorf("%d %v", code, err)
+			return fmt.Errorf("%d %w", code, err)
 		}
 		return nil
 	})
@@ -155,7 +155,7 @@ func TestIntegrationForceDelete(t *testing.T) {
 	eventually(t, 3*time.Second, "in preStop", func() error {
 		p, err := getPod(c, key)
 		if err != nil || p.DeletionTimestamp == nil {
-			return fmt.Errorf("not terminating: %v", err)
+			return fmt.Errorf("not terminating: %w", err)
 		}
 		return nil
 	})

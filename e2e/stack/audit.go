@@ -105,7 +105,7 @@ func (s *Stack) OperatorRBACUse() (RBACUse, error) {
 	if err != nil {
 		return use, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	refused := map[Permission]int{}
@@ -142,24 +142,42 @@ func (s *Stack) OperatorRBACUse() (RBACUse, error) {
 // granted expands the rules of the install's Roles and ClusterRoles bound
 // to lbgate's ServiceAccount into permissions.
 func (s *Stack) granted() ([]Permission, error) {
-	roles := map[string][]rbacv1.PolicyRule{} // "Kind/namespace/name"
-	var bound []string
+	roles, bound, err := s.installRBAC()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[Permission]bool{}
+	var out []Permission
+	for _, key := range bound {
+		rules, ok := roles[key]
+		if !ok {
+			return nil, fmt.Errorf("the install binds %s, which it does not define", key)
+		}
+		out = appendPermissions(out, seen, rules)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
+
+// installRBAC returns the rules of the install's Roles and ClusterRoles by
+// "Kind/namespace/name", and the keys of those bound to lbgate's
+// ServiceAccount.
+func (s *Stack) installRBAC() (roles map[string][]rbacv1.PolicyRule, bound []string, err error) {
+	roles = map[string][]rbacv1.PolicyRule{}
 	for _, u := range s.install {
 		switch u.GetKind() {
 		case "ClusterRole", "Role":
 			var r rbacv1.Role // the rules read the same for both kinds
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &r); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			roles[u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName()] = r.Rules
 		case "ClusterRoleBinding", "RoleBinding":
 			var b rbacv1.RoleBinding
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			if !slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool {
-				return s.Kind == "ServiceAccount" && s.Namespace == OperatorNamespace && s.Name == OperatorServiceAccount
-			}) {
+			if !bindsOperator(b) {
 				continue
 			}
 			ns := ""
@@ -169,27 +187,30 @@ func (s *Stack) granted() ([]Permission, error) {
 			bound = append(bound, b.RoleRef.Kind+"/"+ns+"/"+b.RoleRef.Name)
 		}
 	}
-	seen := map[Permission]bool{}
-	var out []Permission
-	for _, key := range bound {
-		rules, ok := roles[key]
-		if !ok {
-			return nil, fmt.Errorf("the install binds %s, which it does not define", key)
-		}
-		for _, r := range rules {
-			for _, g := range r.APIGroups {
-				for _, res := range r.Resources {
-					for _, v := range r.Verbs {
-						p := Permission{Group: g, Resource: res, Verb: v}
-						if !seen[p] {
-							seen[p] = true
-							out = append(out, p)
-						}
+	return roles, bound, nil
+}
+
+// bindsOperator reports whether b binds lbgate's ServiceAccount.
+func bindsOperator(b rbacv1.RoleBinding) bool {
+	return slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool {
+		return s.Kind == "ServiceAccount" && s.Namespace == OperatorNamespace && s.Name == OperatorServiceAccount
+	})
+}
+
+// appendPermissions appends to out each permission of rules not in seen yet.
+func appendPermissions(out []Permission, seen map[Permission]bool, rules []rbacv1.PolicyRule) []Permission {
+	for _, r := range rules {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					p := Permission{Group: g, Resource: res, Verb: v}
+					if !seen[p] {
+						seen[p] = true
+						out = append(out, p)
 					}
 				}
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out, nil
+	return out
 }

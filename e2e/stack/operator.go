@@ -27,6 +27,8 @@ type Operator struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	starts int
+	// logErr holds the errors of closing the log file after each run.
+	logErr error
 }
 
 // BuildOperator compiles cmd/lbgate of the module at moduleDir into dir and returns the binary's path.
@@ -49,21 +51,27 @@ func (o *Operator) Start(ctx context.Context) error {
 		o.mu.Unlock()
 		return err
 	}
-	fmt.Fprintf(logf, "---- start %d: %s %v\n", o.starts, o.binary, o.args)
+	if _, err := fmt.Fprintf(logf, "---- start %d: %s %v\n", o.starts, o.binary, o.args); err != nil {
+		o.mu.Unlock()
+		return errors.Join(fmt.Errorf("writing %s: %w", o.logPath, err), logf.Close())
+	}
 	cmd := exec.Command(o.binary, o.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		o.mu.Unlock()
-		logf.Close()
-		return fmt.Errorf("starting lbgate: %w", err)
+		return errors.Join(fmt.Errorf("starting lbgate: %w", err), logf.Close())
 	}
 	exited := make(chan struct{})
 	o.cmd, o.exited = cmd, exited
 	o.mu.Unlock()
 	go func() {
 		_ = cmd.Wait()
-		logf.Close()
+		if err := logf.Close(); err != nil {
+			o.mu.Lock()
+			o.logErr = errors.Join(o.logErr, fmt.Errorf("closing %s: %w", o.logPath, err))
+			o.mu.Unlock()
+		}
 		close(exited)
 	}()
 	return o.waitReady(ctx, exited)
@@ -119,6 +127,14 @@ func (o *Operator) signal(sig syscall.Signal) {
 	}
 }
 
+// LogError returns the errors of closing the log file after the runs that
+// ended (its last lines may be missing then), or nil.
+func (o *Operator) LogError() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.logErr
+}
+
 // LogPath is the operator's log file.
 func (o *Operator) LogPath() string { return o.logPath }
 
@@ -133,5 +149,3 @@ func freePort() (int, error) {
 }
 
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-var errStopped = errors.New("stack stopped")

@@ -98,29 +98,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	defer func() {
 		if err != nil {
 			s.KeepWorkDir() // the error names logs in it
-			s.Stop()
+			err = errors.Join(err, s.Stop())
 		}
 	}()
 
 	began := time.Now()
-	opts.Logf("starting the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)")
-	audit, err := s.auditFlags()
-	if err != nil {
-		return nil, err
-	}
-	s.Cluster, err = cluster.Start(ctx, cluster.Options{BinDir: opts.BinDir, LogDir: filepath.Join(s.workDir, "logs"), Output: opts.Output, APIServerFlags: audit})
-	if err != nil {
-		return nil, err
-	}
-	s.Config = s.Cluster.RESTConfig()
-	if s.Client, err = client.NewWithWatch(s.Config, client.Options{Scheme: controllers.NewScheme()}); err != nil {
-		return nil, err
-	}
-	opts.Logf("applying the install (config/default, server-side apply)")
-	if err = s.applyInstall(ctx); err != nil {
-		return nil, err
-	}
-	if s.kubeconfig, err = s.operatorKubeconfig(ctx); err != nil {
+	if err = s.startCluster(ctx); err != nil {
 		return nil, err
 	}
 
@@ -148,6 +131,30 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	opts.Logf("stack up in %s", time.Since(began).Round(100*time.Millisecond))
 	return s, nil
+}
+
+// startCluster starts the control plane, applies the install and writes the
+// kubeconfig lbgate runs with (its ServiceAccount's).
+func (s *Stack) startCluster(ctx context.Context) (err error) {
+	s.opts.Logf("starting the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)")
+	audit, err := s.auditFlags()
+	if err != nil {
+		return err
+	}
+	s.Cluster, err = cluster.Start(ctx, cluster.Options{BinDir: s.opts.BinDir, LogDir: filepath.Join(s.workDir, "logs"), Output: s.opts.Output, APIServerFlags: audit})
+	if err != nil {
+		return err
+	}
+	s.Config = s.Cluster.RESTConfig()
+	if s.Client, err = client.NewWithWatch(s.Config, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+		return err
+	}
+	s.opts.Logf("applying the install (config/default, server-side apply)")
+	if err = s.applyInstall(ctx); err != nil {
+		return err
+	}
+	s.kubeconfig, err = s.operatorKubeconfig(ctx)
+	return err
 }
 
 // newOperator prepares the lbgate process: HAProxy provider, webhook on 127.0.0.1 in URL mode.
@@ -253,6 +260,7 @@ func (s *Stack) Stop() error {
 	var errs []error
 	if s.Operator != nil {
 		s.Operator.Stop()
+		errs = append(errs, s.Operator.LogError())
 	}
 	if s.Sim != nil {
 		s.Sim.Stop()
@@ -264,7 +272,7 @@ func (s *Stack) Stop() error {
 		errs = append(errs, s.Cluster.Stop())
 	}
 	for _, c := range s.closers {
-		_ = c.Close()
+		errs = append(errs, c.Close()) // log files: a lost write shows here
 	}
 	if s.ownDir {
 		errs = append(errs, os.RemoveAll(s.workDir))
