@@ -97,8 +97,7 @@ func (t *testNS) healthyAndPending(ctx context.Context) (healthy, pending *corev
 	Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
 	Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
 	Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
-	// No False is written while its check runs (issue 11): the pod has no condition yet.
-	Expect(gateState(ctx, pending, "web")()).To(BeEmpty())
+	Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
 	return healthy, pending
 }
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,7 +29,6 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
-	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/controllers/internal/result"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/providers"
@@ -113,8 +112,6 @@ type Reconciler struct {
 	// APIReader reads around the cache, where a stale read could release a
 	// gate for good (nil: Client).
 	APIReader client.Reader
-	// Selectors maps pod events to groups (index.Selectors); required.
-	Selectors *index.Selectors
 
 	mu        sync.Mutex
 	noService map[types.NamespacedName]time.Time // since when each group has found no Service
@@ -222,7 +219,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	records = finalRecords(plan, lbView, records, failed)
 	bg.Status.Backends = recordList(records)
 	bg.Status.Targets = heldTargets(bg, lbView, unread)
-	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others, provErr)
+	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others)
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	bg.Status.TimedOutPods = int32(gates.timedOut)
 	blocked, blockedCheck := r.blocked(ctx, bg, plan, counts, opts)
@@ -364,13 +361,10 @@ type groupPods struct {
 	byUID map[types.UID]*corev1.Pod
 }
 
-// pods reads the group's Service and the pods the group works with,
-// through the cache's indexes: the pods the Service selects, the pods that
-// carry the group's gate, and the pods its records name. No pod outside
-// the group is looked at or copied. A Service that is missing or has no
-// selector is returned as nil, and selects nothing.
+// pods reads the group's Service and sorts the namespace's pods. A Service
+// that is missing or has no selector is returned as nil, and selects nothing.
 func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (groupPods, error) {
-	out := groupPods{byUID: map[types.UID]*corev1.Pod{}}
+	var out groupPods
 	svc := &corev1.Service{}
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc)
 	if client.IgnoreNotFound(err) != nil {
@@ -378,142 +372,85 @@ func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (group
 	}
 	if err == nil && len(svc.Spec.Selector) > 0 {
 		out.svc = svc
-		list := &corev1.PodList{}
-		if err := r.Client.List(ctx, list, index.SelectedPods(bg.Namespace, svc.Spec.Selector)...); err != nil {
-			return out, fmt.Errorf("listing the pods Service %s selects: %w", svc.Name, err)
-		}
-		for i := range list.Items {
-			out.selected = append(out.selected, &list.Items[i])
-			out.byUID[list.Items[i].UID] = &list.Items[i]
-		}
 	}
-	gated := &corev1.PodList{}
-	// Read only: most are selected and copied above; the others are copied here.
-	if err := r.Client.List(ctx, gated, append(index.GatedPods(bg.Namespace, bg.Name), client.UnsafeDisableDeepCopy)...); err != nil {
-		return out, fmt.Errorf("listing the pods with the gate of BackendGroup %s: %w", bg.Name, err)
+	list := &corev1.PodList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
+		return out, fmt.Errorf("listing pods: %w", err)
 	}
-	for i := range gated.Items {
-		if _, selected := out.byUID[gated.Items[i].UID]; !selected {
-			pod := gated.Items[i].DeepCopy()
+	sel := labels.Nothing()
+	if out.svc != nil {
+		sel = labels.SelectorFromSet(svc.Spec.Selector)
+	}
+	owners := map[types.UID]bool{}
+	for _, rec := range bg.Status.Backends {
+		owners[rec.PodUID] = true
+	}
+	out.byUID = map[types.UID]*corev1.Pod{}
+	gate := v1alpha1.GateConditionType(bg.Name)
+	for i := range list.Items {
+		pod := &list.Items[i]
+		switch {
+		case sel.Matches(labels.Set(pod.Labels)):
+			out.selected = append(out.selected, pod)
+		case HasGate(pod, gate):
 			out.others = append(out.others, pod)
+		}
+		if owners[pod.UID] {
 			out.byUID[pod.UID] = pod
 		}
 	}
-	if err := r.recordedPods(ctx, bg, out.byUID); err != nil {
-		return out, err
-	}
 	return out, nil
-}
-
-// recordedPods adds to byUID the pods the group's records name that it
-// does not hold yet (a pod no longer selected, without the gate), read by
-// name. A pod of that name with another UID is not the record's.
-func (r *Reconciler) recordedPods(ctx context.Context, bg *v1alpha1.BackendGroup, byUID map[types.UID]*corev1.Pod) error {
-	for _, rec := range bg.Status.Backends {
-		if rec.PodUID == "" || rec.Pod == "" {
-			continue
-		}
-		if _, ok := byUID[rec.PodUID]; ok {
-			continue
-		}
-		pod := &corev1.Pod{}
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: rec.Pod}, pod)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("reading pod %s of the group's records: %w", rec.Pod, err)
-		}
-		if pod.UID == rec.PodUID {
-			byUID[pod.UID] = pod
-		}
-	}
-	return nil
 }
 
 // observe lists every target of the group (the spec's and the former ones
 // it still holds) with its limits, and works out the quota in force. A
 // former target that no longer exists holds nothing; one that cannot be
-// read is returned in unread and left for the next pass. A provider that
-// reads several targets at once (providers.Observer) is asked once for
-// all of them: one load-balancer read per poll.
+// read is returned in unread and left for the next pass.
 func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, map[string]providers.Limits, int, map[string]bool, error) {
 	quota := int(ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
 	registered := map[string][]providers.BackendStatus{}
 	limits := map[string]providers.Limits{}
 	unread := map[string]bool{}
-	spec, retired := targetsOf(bg), retiredTargets(bg)
-	read, err := r.readTargets(ctx, append(slices.Clone(spec), retired...))
-	if err != nil {
-		return nil, nil, 0, nil, err
-	}
-	for _, target := range spec {
-		o := read[target]
-		if o.Err != nil {
-			return nil, nil, 0, nil, o.Err
+	for _, target := range targetsOf(bg) {
+		l, err := r.Provider.Limits(ctx, target)
+		if err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("reading limits of target %s: %w", target, err)
 		}
-		if l := o.Limits; l.MaxBackends > 0 && l.MaxBackends < quota {
+		if l.MaxBackends > 0 && l.MaxBackends < quota {
 			quota = l.MaxBackends
 		}
-		registered[target], limits[target] = o.Backends, o.Limits
+		list, err := r.Provider.List(ctx, target)
+		if err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("listing target %s: %w", target, err)
+		}
+		registered[target], limits[target] = list, l
 	}
-	for _, target := range retired {
-		o := read[target]
-		if providers.IsNotFound(o.Err) {
+	for _, target := range retiredTargets(bg) {
+		list, err := r.Provider.List(ctx, target)
+		if providers.IsNotFound(err) {
 			continue
 		}
-		if o.Err != nil {
-			log.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", o.Err.Error())
+		if err == nil {
+			limits[target], err = r.Provider.Limits(ctx, target)
+		}
+		if err != nil {
+			log.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", err.Error())
 			unread[target] = true
 			continue
 		}
-		registered[target], limits[target] = o.Backends, o.Limits
+		registered[target] = list
 	}
 	return registered, limits, quota, unread, nil
 }
 
-// readTargets reads the limits and backends of targets: in one call when
-// the provider can (providers.Observer), else with Limits and List per
-// target. An error of one target is in its Observation, naming the target.
-func (r *Reconciler) readTargets(ctx context.Context, ts []string) (map[string]providers.Observation, error) {
-	if o, ok := providers.ObserverOf(r.Provider); ok {
-		read, err := o.Observe(ctx, ts)
-		if err != nil {
-			return nil, fmt.Errorf("reading targets %s: %w", strings.Join(ts, ", "), err)
-		}
-		for t, obs := range read {
-			if obs.Err != nil {
-				obs.Err = fmt.Errorf("reading target %s: %w", t, obs.Err)
-				read[t] = obs
-			}
-		}
-		return read, nil
-	}
-	out := make(map[string]providers.Observation, len(ts))
-	for _, t := range ts {
-		var o providers.Observation
-		if o.Limits, o.Err = r.Provider.Limits(ctx, t); o.Err != nil {
-			o.Err = fmt.Errorf("reading limits of target %s: %w", t, o.Err)
-		} else if o.Backends, o.Err = r.Provider.List(ctx, t); o.Err != nil {
-			o.Err = fmt.Errorf("listing target %s: %w", t, o.Err)
-		}
-		if o.Err != nil {
-			o.Limits, o.Backends = providers.Limits{}, nil
-		}
-		out[t] = o
-	}
-	return out, nil
-}
-
 // targetConflict says which other group already binds one of this group's
-// targets (see targets.Conflict), as a message, or "". Only the groups
-// that name or hold one of its targets are read (index.GroupTargets).
+// targets (see targets.Conflict), as a message, or "".
 func (r *Reconciler) targetConflict(ctx context.Context, bg *v1alpha1.BackendGroup) (string, error) {
-	others, err := index.GroupsOnTargets(ctx, r.Client, targetsOf(bg))
-	if err != nil {
-		return "", err
+	all := &v1alpha1.BackendGroupList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return "", fmt.Errorf("listing BackendGroups: %w", err)
 	}
-	return targets.Conflict(bg, others), nil
+	return targets.Conflict(bg, all.Items), nil
 }
 
 // trackTargets records the spec's targets in the status before anything is
