@@ -22,6 +22,8 @@ type Operator struct {
 	args    []string
 	logPath string
 	probe   string
+	// webhookURL is the URL its webhook is reached at ("" without webhook).
+	webhookURL string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd

@@ -61,7 +61,7 @@ func (s *Stack) StopReplicas(ctx context.Context, r *Replicas) error {
 		return err
 	}
 	s.Operator = op
-	return s.Operator.Start(ctx)
+	return s.startOperator(ctx, op)
 }
 
 func (r *Replicas) stop() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -126,7 +127,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	opts.Logf("starting lbgate (HAProxy provider, webhook in URL mode, as ServiceAccount %s/%s)", OperatorNamespace, OperatorServiceAccount)
-	if err = s.Operator.Start(ctx); err != nil {
+	if err = s.startOperator(ctx, s.Operator); err != nil {
 		return nil, err
 	}
 	opts.Logf("stack up in %s", time.Since(began).Round(100*time.Millisecond))
@@ -220,6 +221,9 @@ func (s *Stack) newOperatorSpec(ctx context.Context, spec operatorSpec) (*Operat
 	}
 	args = slices.Concat(args, s.opts.OperatorArgs, spec.extra)
 	op := &Operator{binary: bin, args: args, logPath: filepath.Join(s.workDir, "logs", spec.name+".log"), probe: hostPort(probePort)}
+	if spec.webhook {
+		op.webhookURL = args[slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, "--webhook-url=") })][len("--webhook-url="):]
+	}
 	return op, webhookPort, nil
 }
 
@@ -242,7 +246,32 @@ func (s *Stack) RestartOperator(ctx context.Context, webhook bool) error {
 		return err
 	}
 	s.Operator = op
-	return s.Operator.Start(ctx)
+	return s.startOperator(ctx, op)
+}
+
+// startOperator starts op and, when it serves the webhook, waits until
+// the webhook configuration names op's URL: until then the apiserver
+// calls the URL of the lbgate that ran before, and pods created in that
+// window are admitted unmutated (failure policy Ignore).
+func (s *Stack) startOperator(ctx context.Context, op *Operator) error {
+	if err := op.Start(ctx); err != nil {
+		return err
+	}
+	if op.webhookURL == "" {
+		return nil
+	}
+	return poll(ctx, time.Minute, func() (bool, string) {
+		mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+		if err := s.Client.Get(ctx, client.ObjectKey{Name: WebhookConfigName}, mwc); err != nil {
+			return false, err.Error()
+		}
+		for _, w := range mwc.Webhooks {
+			if w.ClientConfig.URL == nil || *w.ClientConfig.URL != op.webhookURL {
+				return false, fmt.Sprintf("webhook configuration does not name %s yet", op.webhookURL)
+			}
+		}
+		return len(mwc.Webhooks) > 0, "webhook configuration has no webhook"
+	})
 }
 
 // WorkDir holds the stack's logs.
