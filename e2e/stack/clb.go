@@ -7,7 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/lbgate/lbgate/providers/tencent"
 	"github.com/lbgate/lbgate/providers/tencent/clbsim"
@@ -70,8 +70,9 @@ const CLBCredentialsSecret = "lbgate-tencentcloud-credentials"
 // or without its webhook. UseHAProxy goes back.
 func (s *Stack) UseCLB(ctx context.Context, sim *clbsim.Server, region, secretID, secretKey string, webhook bool) error {
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: OperatorNamespace, Name: CLBCredentialsSecret}}
-	if _, err := createOrUpdateSecret(ctx, s.Client, secret, func() {
+	if _, err := controllerutil.CreateOrUpdate(ctx, s.Client, secret, func() error {
 		secret.Data = map[string][]byte{"secretId": []byte(secretID), "secretKey": []byte(secretKey)}
+		return nil
 	}); err != nil {
 		return fmt.Errorf("writing the CLB key Secret: %w", err)
 	}
@@ -89,17 +90,4 @@ func (s *Stack) UseCLB(ctx context.Context, sim *clbsim.Server, region, secretID
 func (s *Stack) UseHAProxy(ctx context.Context, webhook bool) error {
 	s.providerArgs = nil
 	return s.RestartOperator(ctx, webhook)
-}
-
-func createOrUpdateSecret(ctx context.Context, c client.Client, obj *corev1.Secret, mutate func()) (bool, error) {
-	key := client.ObjectKeyFromObject(obj)
-	if err := c.Get(ctx, key, obj); err != nil {
-		if client.IgnoreNotFound(err) != nil {
-			return false, err
-		}
-		mutate()
-		return true, c.Create(ctx, obj)
-	}
-	mutate()
-	return false, c.Update(ctx, obj)
 }
