@@ -35,7 +35,7 @@ func readCallLog(path string) (providerCalls, error) {
 	if err != nil {
 		return pc, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing is lost
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {

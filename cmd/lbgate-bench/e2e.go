@@ -38,19 +38,46 @@ func (b *bench) runStack(ctx context.Context) []*Scenario {
 	roll := newScenario("rolling update", fmt.Sprintf("e2e stack, %d replicas, maxSurge 25%%, maxUnavailable 0, v1 → v2 under 100 requests/s through HAProxy (check inter 1s rise 2)", rolloutReplicas))
 	hook := newScenario("webhook", "e2e stack, pod CREATE from 1, 5 and 20 concurrent creators (120 pods each), with lbgate's webhook (URL mode, TLS on loopback) and without it")
 	all := []*Scenario{lat, roll, hook}
-	fail := func(err error) []*Scenario {
-		for _, s := range all {
-			if len(s.Rows) == 0 && s.Err == "" {
-				s.Err = err.Error()
-			}
-		}
-		return all
+	st, err := b.startStack(ctx)
+	if err != nil {
+		return failUnfinished(all, err)
 	}
-	// The stack's own client is throttled by client-go's defaults (5
-	// requests/s): the timed creates get a client of their own.
+	defer stopStack(st, all)
+	if err := b.stackClient(st); err != nil {
+		return failUnfinished(all, err)
+	}
+	b.progress("gate latency: %d pods behind %s", latencyPods, beLatency)
+	if err := b.latency(ctx, st, lat); err != nil {
+		lat.Err = err.Error()
+		b.progress("gate latency failed: %v", err)
+	}
+	gated := stack.App{Namespace: "roll-gated", Name: "web", Backend: beGated, Replicas: rolloutReplicas, Image: stack.ImageV1}
+	b.progress("rollout with gates: deploying %d replicas", rolloutReplicas)
+	withGates := b.rollout(ctx, st, roll, gated)
+	if err := b.webhooks(ctx, st, hook); err != nil {
+		return failUnfinished(all, err)
+	}
+	b.rolloutBaseline(ctx, st, roll, gated, withGates)
+	return all
+}
+
+// failUnfinished gives err to every scenario that has neither a result
+// nor an error of its own, and returns them all.
+func failUnfinished(all []*Scenario, err error) []*Scenario {
+	for _, s := range all {
+		if len(s.Rows) == 0 && s.Err == "" {
+			s.Err = err.Error()
+		}
+	}
+	return all
+}
+
+// startStack starts the e2e stack with lbgate's pprof on a free address
+// and records HAProxy's version.
+func (b *bench) startStack(ctx context.Context) (*stack.Stack, error) {
 	pprofAddr, err := freeAddr()
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	b.stackPprof = "http://" + pprofAddr + "/debug/pprof"
 	st, err := stack.Start(ctx, stack.Options{
@@ -64,57 +91,83 @@ func (b *bench) runStack(ctx context.Context) []*Scenario {
 		Logf:         b.progress,
 	})
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	defer st.Stop()
 	b.versions["haproxy"] = haproxyVersion()
+	return st, nil
+}
+
+// stackClient gives the bench a client of its own on the stack: the
+// stack's own client is throttled by client-go's defaults (5 requests/s),
+// the timed creates are not.
+func (b *bench) stackClient(st *stack.Stack) error {
 	cfg := rest.CopyConfig(st.Config)
 	cfg.QPS, cfg.Burst = -1, 0
-	if b.client, err = client.NewWithWatch(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
-		return fail(err)
-	}
+	var err error
+	b.client, err = client.NewWithWatch(cfg, client.Options{Scheme: controllers.NewScheme()})
+	return err
+}
 
-	b.progress("gate latency: %d pods behind %s", latencyPods, beLatency)
-	if err := b.latency(ctx, st, lat); err != nil {
-		lat.Err = err.Error()
-		b.progress("gate latency failed: %v", err)
+// stopStack stops the stack and notes on every scenario when it did not
+// stop cleanly (a log file that lost writes, say).
+func stopStack(st *stack.Stack, all []*Scenario) {
+	if err := st.Stop(); err != nil {
+		for _, s := range all {
+			s.note("stopping the e2e stack: %v", err)
+		}
 	}
-	gated := stack.App{Namespace: "roll-gated", Name: "web", Backend: beGated, Replicas: rolloutReplicas, Image: stack.ImageV1}
-	b.progress("rollout with gates: deploying %d replicas", rolloutReplicas)
-	var withGates, without *stack.RolloutResult
-	if err := st.Deploy(ctx, gated); err != nil {
+}
+
+// rollout deploys app and rolls it out to v2 under 100 requests/s; on
+// failure roll.Err says why and the result is nil.
+func (b *bench) rollout(ctx context.Context, st *stack.Stack, roll *Scenario, app stack.App) *stack.RolloutResult {
+	if err := st.Deploy(ctx, app); err != nil {
 		roll.Err = err.Error()
-	} else if withGates, err = st.RollOut(ctx, stack.Rollout{App: gated, ToImage: v2Plain, RPS: 100}); err != nil {
-		roll.Err = err.Error()
+		return nil
 	}
+	res, err := st.RollOut(ctx, stack.Rollout{App: app, ToImage: v2Plain, RPS: 100})
+	if err != nil {
+		roll.Err = err.Error()
+		return nil
+	}
+	return res
+}
+
+// rolloutBaseline, unless the gated rollout failed, runs the same rollout
+// behind beBaseline, whose pods have no gate (lbgate runs without its
+// webhook by then), and reports the two.
+func (b *bench) rolloutBaseline(ctx context.Context, st *stack.Stack, roll *Scenario, gated stack.App, withGates *stack.RolloutResult) {
+	if roll.Err != "" {
+		return
+	}
+	base := gated
+	base.Namespace, base.Backend = "roll-baseline", beBaseline
+	b.progress("rollout without gates")
+	if without := b.rollout(ctx, st, roll, base); without != nil {
+		reportRollout(roll, withGates, without)
+	}
+}
+
+// webhooks times pod creates with lbgate's webhook, then restarts lbgate
+// without it and times them again. Its error is the restart's: the stack
+// has no lbgate then.
+func (b *bench) webhooks(ctx context.Context, st *stack.Stack, hook *Scenario) error {
+	const hookNS = "hook"
 	b.progress("webhook with lbgate's webhook")
-	hookNS := "hook"
-	withHook, hookErr := b.admission(ctx, st, hookNS, true)
+	withHook, hookErr := b.admission(ctx, hookNS, true)
 
 	b.progress("restarting lbgate without its webhook")
 	if err := st.RestartOperator(ctx, false); err != nil {
-		return fail(err)
+		return err
 	}
 	b.progress("webhook: without it")
-	noHook, noHookErr := b.admission(ctx, st, hookNS, false)
+	noHook, noHookErr := b.admission(ctx, hookNS, false)
 	if hookErr != nil || noHookErr != nil {
 		hook.Err = fmt.Sprint(hookErr, "; ", noHookErr)
-	} else {
-		b.reportAdmission(hook, withHook, noHook)
+		return nil
 	}
-	if roll.Err == "" {
-		base := gated
-		base.Namespace, base.Backend = "roll-baseline", beBaseline
-		b.progress("rollout without gates")
-		if err := st.Deploy(ctx, base); err != nil {
-			roll.Err = err.Error()
-		} else if without, err = st.RollOut(ctx, stack.Rollout{App: base, ToImage: v2Plain, RPS: 100}); err != nil {
-			roll.Err = err.Error()
-		} else {
-			reportRollout(roll, withGates, without)
-		}
-	}
-	return all
+	b.reportAdmission(hook, withHook, noHook)
+	return nil
 }
 
 // latency deploys latencyPods pods at once behind an HAProxy backend with
@@ -147,7 +200,6 @@ func (b *bench) latency(ctx context.Context, st *stack.Stack, sc *Scenario) erro
 	upAt := up.wait()
 	gateTrue, contReady, ips := gates.snapshot()
 	var upToGate, readyToGate, readyToUp durations
-	var ratios []float64
 	for key, g := range gateTrue {
 		u, ok := upAt[ips[key]+":8080"]
 		r, okR := contReady[key]
@@ -157,9 +209,6 @@ func (b *bench) latency(ctx context.Context, st *stack.Stack, sc *Scenario) erro
 		upToGate = append(upToGate, g.Sub(u))
 		readyToGate = append(readyToGate, g.Sub(r))
 		readyToUp = append(readyToUp, u.Sub(r))
-		if u.After(r) {
-			ratios = append(ratios, float64(g.Sub(r))/float64(u.Sub(r)))
-		}
 	}
 	if len(upToGate) == 0 {
 		return fmt.Errorf("no pod with all three times (ContainersReady, HAProxy UP, gate True)")

@@ -76,7 +76,7 @@ func (b *bench) memory(ctx context.Context, size memorySize, sc *Scenario) error
 	if err != nil {
 		return err
 	}
-	defer op.Stop()
+	defer stopOperator(op, sc)
 	ready := time.Since(start)
 	got, err := waitGatesTrue(ctx, env.Client, opted, 3*time.Minute, time.Second)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,10 @@ type operatorProc struct {
 	Pprof   string
 	LogPath string
 	binary  string
+	// logErr is the error of closing the log file once the process
+	// exited (a lost write of the log shows there); set before exited is
+	// closed.
+	logErr error
 }
 
 // startOperator runs binary with args plus a probe and a pprof address on
@@ -47,13 +52,12 @@ func startOperator(ctx context.Context, binary, logPath string, args ...string) 
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting %s: %w", binary, err)
+		return nil, errors.Join(fmt.Errorf("starting %s: %w", binary, err), logf.Close())
 	}
 	o := &operatorProc{cmd: cmd, exited: make(chan struct{}), Pprof: "http://" + pprof + "/debug/pprof", LogPath: logPath, binary: binary}
 	go func() {
 		_ = cmd.Wait()
-		logf.Close()
+		o.logErr = logf.Close()
 		close(o.exited)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
@@ -67,15 +71,13 @@ func startOperator(ctx context.Context, binary, logPath string, args ...string) 
 		}
 		select {
 		case <-o.exited:
-			return nil, fmt.Errorf("lbgate exited during start-up; see %s", logPath)
+			return nil, errors.Join(fmt.Errorf("lbgate exited during start-up; see %s", logPath), o.logErr)
 		case <-ctx.Done():
-			o.Stop()
-			return nil, ctx.Err()
+			return nil, errors.Join(ctx.Err(), o.Stop())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			o.Stop()
-			return nil, fmt.Errorf("lbgate not ready after 60 s; see %s", logPath)
+			return nil, errors.Join(fmt.Errorf("lbgate not ready after 60 s; see %s", logPath), o.Stop())
 		}
 	}
 }
@@ -95,14 +97,23 @@ func (o *operatorProc) Memory() memory {
 	return m
 }
 
-// Stop sends SIGTERM and waits, killing after 10 s.
-func (o *operatorProc) Stop() {
+// Stop sends SIGTERM and waits, killing after 10 s. Its error is the log
+// file's Close: the log may have lost its last lines.
+func (o *operatorProc) Stop() error {
 	_ = o.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-o.exited:
 	case <-time.After(10 * time.Second):
 		_ = o.cmd.Process.Kill()
 		<-o.exited
+	}
+	return o.logErr
+}
+
+// stopOperator stops op and notes on sc when its log lost writes.
+func stopOperator(op *operatorProc, sc *Scenario) {
+	if err := op.Stop(); err != nil {
+		sc.note("lbgate's log %s: %v", op.LogPath, err)
 	}
 }
 
@@ -157,9 +168,11 @@ func fetch(url, path string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close() // the copy's error says it already
+		return err
+	}
+	return f.Close() // a lost write of the profile shows here
 }
 
 // pprofTop runs `go tool pprof -top` on a profile and returns its first lines.

@@ -51,7 +51,7 @@ func processMemory(pid int) (memory, error) {
 	if err != nil {
 		return memory{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing is lost
 	var m memory
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

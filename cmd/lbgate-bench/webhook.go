@@ -34,58 +34,84 @@ type admissionResult map[int]durations
 // admission creates pods that an opted-in Service selects, from 1, 5 and
 // 20 goroutines at once, and times each Create. The pods are bound to a
 // node that does not exist, so nothing runs them.
-func (b *bench) admission(ctx context.Context, st *stack.Stack, ns string, webhook bool) (admissionResult, error) {
-	app := stack.App{Namespace: ns, Name: "hk", Backend: beHook}
+func (b *bench) admission(ctx context.Context, ns string, webhook bool) (admissionResult, error) {
 	if webhook {
-		if err := b.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, err
-		}
-		if err := b.client.Create(ctx, app.Service()); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := b.hookService(ctx, ns); err != nil {
 			return nil, err
 		}
 	}
-	// Wait until the webhook gives pods the gate (or, without it, until
-	// it no longer does), so every timed pod takes the same path.
-	deadline := time.Now().Add(30 * time.Second)
-	for i := 0; ; i++ {
-		pod := hookPod(ns, fmt.Sprintf("probe-%t-%d", webhook, i))
-		if err := b.client.Create(ctx, pod); err != nil {
-			return nil, err
-		}
-		if (len(pod.Spec.ReadinessGates) > 0) == webhook {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("webhook=%t: pods still created with %d gates after 30 s", webhook, len(pod.Spec.ReadinessGates))
-		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
-			return nil, err
-		}
+	if err := b.waitAdmissionPath(ctx, ns, webhook); err != nil {
+		return nil, err
 	}
 	res := admissionResult{}
 	for _, c := range creatorLevels {
-		lat := make([]time.Duration, podsPerLevel)
-		err := parallel(ctx, podsPerLevel, c, func(ctx context.Context, i int) error {
-			pod := hookPod(ns, fmt.Sprintf("c%d-%t-%d", c, webhook, i))
-			began := time.Now()
-			if err := b.client.Create(ctx, pod); err != nil {
-				return err
-			}
-			lat[i] = time.Since(began)
-			if webhook && len(pod.Spec.ReadinessGates) == 0 {
-				return fmt.Errorf("pod %s created without the gate", pod.Name)
-			}
-			return nil
-		})
+		lat, err := b.timeCreates(ctx, ns, c, webhook)
 		if err != nil {
 			return nil, err
 		}
 		res[c] = lat
-		if err := b.client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.MatchingLabels{"app": "hk"}, client.GracePeriodSeconds(0)); err != nil {
-			return nil, err
-		}
 	}
 	return res, nil
+}
+
+// hookService creates the namespace ns and in it an opted-in Service that
+// selects the scenario's pods, unless they are there already.
+func (b *bench) hookService(ctx context.Context, ns string) error {
+	app := stack.App{Namespace: ns, Name: "hk", Backend: beHook}
+	if err := b.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	if err := b.client.Create(ctx, app.Service()); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+// waitAdmissionPath waits until the webhook gives pods the gate (or,
+// without it, until it no longer does), so every timed pod takes the same
+// path.
+func (b *bench) waitAdmissionPath(ctx context.Context, ns string, webhook bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; ; i++ {
+		pod := hookPod(ns, fmt.Sprintf("probe-%t-%d", webhook, i))
+		if err := b.client.Create(ctx, pod); err != nil {
+			return err
+		}
+		if (len(pod.Spec.ReadinessGates) > 0) == webhook {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("webhook=%t: pods still created with %d gates after 30 s", webhook, len(pod.Spec.ReadinessGates))
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// timeCreates creates podsPerLevel pods from c goroutines at once, timing
+// each Create, then deletes them.
+func (b *bench) timeCreates(ctx context.Context, ns string, c int, webhook bool) (durations, error) {
+	lat := make([]time.Duration, podsPerLevel)
+	err := parallel(ctx, podsPerLevel, c, func(ctx context.Context, i int) error {
+		pod := hookPod(ns, fmt.Sprintf("c%d-%t-%d", c, webhook, i))
+		began := time.Now()
+		if err := b.client.Create(ctx, pod); err != nil {
+			return err
+		}
+		lat[i] = time.Since(began)
+		if webhook && len(pod.Spec.ReadinessGates) == 0 {
+			return fmt.Errorf("pod %s created without the gate", pod.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.MatchingLabels{"app": "hk"}, client.GracePeriodSeconds(0)); err != nil {
+		return nil, err
+	}
+	return lat, nil
 }
 
 func hookPod(ns, name string) *corev1.Pod {
