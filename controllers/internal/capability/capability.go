@@ -163,8 +163,30 @@ func Message(provider string, refusals []Refusal) string {
 // that is not whole seconds, say); nil when nothing is known. ok is false
 // when a target is missing from caps: then nothing is said.
 func Effective(spec v1alpha1.BackendGroupSpec, targets []string, caps map[string]providers.Capabilities) (hc *v1alpha1.HealthCheck, ok bool) {
-	want := Settings(spec)
-	var all []providers.HealthCheck
+	all, ok := inForce(Settings(spec), targets, caps)
+	if !ok {
+		return nil, false
+	}
+	if len(all) == 0 {
+		return nil, true
+	}
+	out := v1alpha1.HealthCheck{
+		Protocol:           agreedProtocol(all),
+		Path:               agreedPath(all),
+		IntervalSeconds:    agreedSeconds(all, func(h providers.HealthCheck) time.Duration { return h.Interval }, 1, 300),
+		TimeoutSeconds:     agreedSeconds(all, func(h providers.HealthCheck) time.Duration { return h.Timeout }, 1, 60),
+		HealthyThreshold:   agreedCount(all, func(h providers.HealthCheck) int { return h.HealthyThreshold }),
+		UnhealthyThreshold: agreedCount(all, func(h providers.HealthCheck) int { return h.UnhealthyThreshold }),
+	}
+	if out == (v1alpha1.HealthCheck{}) {
+		return nil, true
+	}
+	return &out, true
+}
+
+// inForce is the health check each target has for the settings want, in
+// the order of targets; ok is false when a target is missing from caps.
+func inForce(want providers.Settings, targets []string, caps map[string]providers.Capabilities) (all []providers.HealthCheck, ok bool) {
 	for _, t := range targets {
 		c, read := caps[t]
 		if !read {
@@ -172,60 +194,59 @@ func Effective(spec v1alpha1.BackendGroupSpec, targets []string, caps map[string
 		}
 		all = append(all, c.Effective(want).HealthCheck)
 	}
-	if len(all) == 0 {
-		return nil, true
-	}
-	same := func(f func(providers.HealthCheck) int64) (int64, bool) {
-		v := f(all[0])
-		for _, hc := range all[1:] {
-			if f(hc) != v {
-				return 0, false
-			}
-		}
-		return v, v != 0
-	}
-	var out v1alpha1.HealthCheck
-	set := false
-	if p, ok := sameString(all, func(h providers.HealthCheck) string { return h.Protocol }); ok &&
-		(p == string(v1alpha1.HealthCheckHTTP) || p == string(v1alpha1.HealthCheckTCP)) {
-		out.Protocol, set = v1alpha1.HealthCheckProtocol(p), true
-	}
-	if p, ok := sameString(all, func(h providers.HealthCheck) string { return h.Path }); ok {
-		out.Path, set = p, true
-	}
-	seconds := func(f func(providers.HealthCheck) time.Duration, lo, hi int64) *int32 {
-		d, ok := same(func(h providers.HealthCheck) int64 { return int64(f(h)) })
-		if !ok || time.Duration(d)%time.Second != 0 {
-			return nil
-		}
-		return within(d/int64(time.Second), lo, hi)
-	}
-	count := func(f func(providers.HealthCheck) int) *int32 {
-		n, ok := same(func(h providers.HealthCheck) int64 { return int64(f(h)) })
-		if !ok {
-			return nil
-		}
-		return within(n, 1, 10)
-	}
-	out.IntervalSeconds = seconds(func(h providers.HealthCheck) time.Duration { return h.Interval }, 1, 300)
-	out.TimeoutSeconds = seconds(func(h providers.HealthCheck) time.Duration { return h.Timeout }, 1, 60)
-	out.HealthyThreshold = count(func(h providers.HealthCheck) int { return h.HealthyThreshold })
-	out.UnhealthyThreshold = count(func(h providers.HealthCheck) int { return h.UnhealthyThreshold })
-	set = set || out.IntervalSeconds != nil || out.TimeoutSeconds != nil || out.HealthyThreshold != nil || out.UnhealthyThreshold != nil
-	if !set {
-		return nil, true
-	}
-	return &out, true
+	return all, true
 }
 
-func sameString(all []providers.HealthCheck, f func(providers.HealthCheck) string) (string, bool) {
-	v := f(all[0])
+// agreedProtocol is the protocol every target has, when the API can hold
+// it (http or tcp); else empty.
+func agreedProtocol(all []providers.HealthCheck) v1alpha1.HealthCheckProtocol {
+	p, ok := agreed(all, func(h providers.HealthCheck) string { return h.Protocol })
+	if !ok || (p != string(v1alpha1.HealthCheckHTTP) && p != string(v1alpha1.HealthCheckTCP)) {
+		return ""
+	}
+	return v1alpha1.HealthCheckProtocol(p)
+}
+
+// agreedPath is the HTTP path every target has, else empty.
+func agreedPath(all []providers.HealthCheck) string {
+	p, ok := agreed(all, func(h providers.HealthCheck) string { return h.Path })
+	if !ok {
+		return ""
+	}
+	return p
+}
+
+// agreedSeconds is the duration f every target has, in seconds, when it
+// is whole seconds within lo..hi; else nil.
+func agreedSeconds(all []providers.HealthCheck, f func(providers.HealthCheck) time.Duration, lo, hi int64) *int32 {
+	d, ok := agreed(all, f)
+	if !ok || d%time.Second != 0 {
+		return nil
+	}
+	return within(int64(d/time.Second), lo, hi)
+}
+
+// agreedCount is the count f every target has, when it is within 1..10
+// (the API's bounds for thresholds); else nil.
+func agreedCount(all []providers.HealthCheck, f func(providers.HealthCheck) int) *int32 {
+	n, ok := agreed(all, f)
+	if !ok {
+		return nil
+	}
+	return within(int64(n), 1, 10)
+}
+
+// agreed returns the value of f every target has; ok is false when the
+// targets differ or the value is the zero value (not known).
+func agreed[T comparable](all []providers.HealthCheck, f func(providers.HealthCheck) T) (v T, ok bool) {
+	var zero T
+	v = f(all[0])
 	for _, hc := range all[1:] {
 		if f(hc) != v {
-			return "", false
+			return zero, false
 		}
 	}
-	return v, v != ""
+	return v, v != zero
 }
 
 // within returns n as an *int32 when lo <= n <= hi (the API's bounds), else nil.
