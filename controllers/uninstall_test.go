@@ -106,7 +106,9 @@ func TestUninstallLeavesNothingBehind(t *testing.T) {
 	t.Cleanup(func() {
 		if !operatorStopped {
 			stopOperator()
-			<-operatorDone
+			if err := <-operatorDone; err != nil {
+				t.Errorf("the operator stopped with an error: %v", err)
+			}
 		}
 	})
 
@@ -319,7 +321,10 @@ func TestUninstallLeavesNothingBehind(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("the CRD %s is still there (%v)", crdName, err)
+		if err != nil {
+			return fmt.Errorf("the CRD %s is still there (%w)", crdName, err)
+		}
+		return fmt.Errorf("the CRD %s is still there", crdName)
 	})
 	// ... no backend on HAProxy: every lbgate slot parked in maintenance,
 	// so the frontends have no server to send to ...

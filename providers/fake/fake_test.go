@@ -592,7 +592,7 @@ func TestRuleFailNextReturnsErrorsInOrder(t *testing.T) {
 
 	for i, want := range []error{e1, e2, nil} {
 		err := p.Register(t.Context(), providers.Target{ID: "be"}, backends(5, 1))
-		if err != want {
+		if !errors.Is(err, want) {
 			t.Errorf("Register #%d: err = %v, want %v", i+1, err, want)
 		}
 	}
@@ -605,7 +605,7 @@ func TestRuleFailNextQueuesAddUp(t *testing.T) {
 	p.FailNext("List", e1)
 	p.FailNext("List", e2)
 	for i, want := range []error{e1, e2, nil} {
-		if _, err := p.List(t.Context(), "be"); err != want {
+		if _, err := p.List(t.Context(), "be"); !errors.Is(err, want) {
 			t.Errorf("List #%d: err = %v, want %v", i+1, err, want)
 		}
 	}
@@ -619,10 +619,10 @@ func TestRuleFailNextMethodQueueBeforeAnyMethodQueue(t *testing.T) {
 	p.FailNext("", eAny)
 	p.FailNext("List", eList)
 
-	if _, err := p.List(t.Context(), "be"); err != eList {
+	if _, err := p.List(t.Context(), "be"); !errors.Is(err, eList) {
 		t.Errorf("List #1: err = %v, want the List error", err)
 	}
-	if _, err := p.List(t.Context(), "be"); err != eAny {
+	if _, err := p.List(t.Context(), "be"); !errors.Is(err, eAny) {
 		t.Errorf("List #2: err = %v, want the any-method error", err)
 	}
 	if _, err := p.List(t.Context(), "be"); err != nil {
@@ -638,7 +638,7 @@ func TestRuleFailNextAnyMethodQueueServesEveryMethod(t *testing.T) {
 			p := New(providers.Limits{}, "be")
 			eAny := errors.New("any")
 			p.FailNext("", eAny)
-			if err := m.call(t.Context(), p, "be", addrs(1)); err != eAny {
+			if err := m.call(t.Context(), p, "be", addrs(1)); !errors.Is(err, eAny) {
 				t.Errorf("%s: err = %v, want the any-method error", m.method, err)
 			}
 			if err := m.call(t.Context(), p, "be", addrs(1)); err != nil {
@@ -661,7 +661,7 @@ func TestRuleFailNextMethodQueueLeavesOtherMethodsAlone(t *testing.T) {
 			t.Errorf("%s with only a Register failure queued: %v, want nil", m.method, err)
 		}
 	}
-	if err := p.Register(t.Context(), providers.Target{ID: "be"}, backends(5, 1)); err != eReg {
+	if err := p.Register(t.Context(), providers.Target{ID: "be"}, backends(5, 1)); !errors.Is(err, eReg) {
 		t.Errorf("Register: err = %v, want the queued error", err)
 	}
 }
@@ -691,7 +691,7 @@ func TestRuleClearFailuresEmptiesEveryQueue(t *testing.T) {
 	// Queueing still works after a clear.
 	e := errors.New("again")
 	p.FailNext("List", e)
-	if _, err := p.List(t.Context(), "be"); err != e {
+	if _, err := p.List(t.Context(), "be"); !errors.Is(err, e) {
 		t.Errorf("List after ClearFailures and FailNext: %v, want the queued error", err)
 	}
 }
@@ -731,7 +731,7 @@ func TestRuleCutOffFailsEveryCallOnThatTargetOnly(t *testing.T) {
 	p.CutOff("be", cut)
 	for _, m := range every {
 		for i := range 2 { // not used up, unlike FailNext
-			if err := m.call(t.Context(), p, "be", addrs(1)); err != cut {
+			if err := m.call(t.Context(), p, "be", addrs(1)); !errors.Is(err, cut) {
 				t.Errorf("%s #%d on the cut-off target: %v, want the cut-off error", m.method, i+1, err)
 			}
 		}
@@ -758,7 +758,7 @@ func TestRuleFailedCallChangesNothing(t *testing.T) {
 			p.FailNext(m.method, injected)
 
 			// Addresses 1 and 2 are registered, 3 is new: any effect would show.
-			if err := m.call(t.Context(), p, "be", addrs(1, 2, 3)); err != injected {
+			if err := m.call(t.Context(), p, "be", addrs(1, 2, 3)); !errors.Is(err, injected) {
 				t.Fatalf("%s: err = %v, want the injected error", m.method, err)
 			}
 			assertBackends(t, p, "be", before)
@@ -774,7 +774,7 @@ func TestRuleFailedCallDoesNotCreateTargetOnUse(t *testing.T) {
 	p.CreateTargetsOnUse(true)
 	injected := errors.New("injected")
 	p.FailNext("Register", injected)
-	if err := p.Register(t.Context(), providers.Target{ID: "new"}, backends(5, 1)); err != injected {
+	if err := p.Register(t.Context(), providers.Target{ID: "new"}, backends(5, 1)); !errors.Is(err, injected) {
 		t.Fatalf("Register: err = %v, want the injected error", err)
 	}
 	p.CreateTargetsOnUse(false)
@@ -826,7 +826,7 @@ func TestRuleLatencyEndsWithTheContext(t *testing.T) {
 				}
 				assertBackends(t, p, "be", before)
 				calls := p.CallsOf(m.method)
-				if len(calls) == 0 || calls[len(calls)-1].Err != err {
+				if len(calls) == 0 || !errors.Is(calls[len(calls)-1].Err, err) {
 					t.Errorf("the cancelled %s was not recorded with its error: %v", m.method, calls)
 				}
 			})
@@ -897,7 +897,7 @@ func TestRuleCallsRecordEveryCall(t *testing.T) {
 	p.FailNext("Drain", injected)
 	_ = p.Drain(ctx, "be", addrs(2))
 
-	isErr := func(want error) func(error) bool { return func(err error) bool { return err == want } }
+	isErr := func(want error) func(error) bool { return func(err error) bool { return errors.Is(err, want) } }
 	assertCalls(t, p.Calls(), []wantCall{
 		{"Register", "be", addrs(2, 1), noErr},
 		{"Drain", "be", addrs(1), noErr},
