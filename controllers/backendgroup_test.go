@@ -30,7 +30,8 @@ var _ = Describe("BackendGroup controller", func() {
 
 		By("registering the pod once its containers are ready; the gate waits for the health check")
 		Eventually(backends(t.target)).Should(ConsistOf(a))
-		Eventually(gateState(ctx, pod, "web")).Should(Equal("False/HealthCheckPending"))
+		// No False is written while the check runs: the missing condition keeps the pod not Ready (issue 11).
+		Consistently(gateState(ctx, pod, "web")).WithTimeout(500 * time.Millisecond).Should(BeEmpty())
 		Expect(podReady(ctx, pod)()).To(Equal(corev1.ConditionFalse))
 
 		By("keeping it False while the load balancer reports the backend unhealthy")
@@ -57,8 +58,8 @@ var _ = Describe("BackendGroup controller", func() {
 		running, err := t.kubelet.RunPod(ctx, client.ObjectKeyFromObject(pod), false)
 		Expect(err).NotTo(HaveOccurred())
 
-		Eventually(gateState(ctx, running, "web")).Should(Equal("False/Registering"))
 		Consistently(backends(t.target)).Should(BeEmpty())
+		Expect(gateState(ctx, running, "web")()).To(BeEmpty(), "no False written for a pod on its way (issue 11)")
 
 		_, err = t.kubelet.SetContainersReady(ctx, client.ObjectKeyFromObject(pod), true)
 		Expect(err).NotTo(HaveOccurred())
@@ -243,13 +244,13 @@ var _ = Describe("BackendGroup controller", func() {
 		svc.Spec.Selector = nil
 		Expect(k8s.Update(ctx, svc)).To(Succeed())
 		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionReady)).Should(HavePrefix("False/ServiceNotFound"))
-		Consistently(gateState(ctx, pending, "web")).WithTimeout(time.Second).Should(Equal("False/HealthCheckPending"))
+		Consistently(gateState(ctx, pending, "web")).WithTimeout(time.Second).Should(BeEmpty())
 		Expect(eventsFor(ctx, t.name, "BackendGroup", "web", "ServiceNotFound")()).To(BeEmpty(), "no warning during the grace")
 
 		By("after the grace no pod waits for the group any more")
 		Eventually(gateState(ctx, pending, "web")).Should(Equal("True/NotSelected"))
 		Eventually(podReady(ctx, pending)).Should(Equal(corev1.ConditionTrue))
-		Expect(gateState(ctx, healthy, "web")()).To(Equal("True/NotSelected"))
+		Expect(gateState(ctx, healthy, "web")()).To(Equal("True/Healthy"), "a True gate is never written again (issue 11)")
 		Expect(gate(ctx, pending, "web").Message).To(ContainSubstring("Service web does not exist or has no selector"))
 		Eventually(condition(ctx, t.name, "web", v1alpha1.ConditionReady)).Should(ContainSubstring("False/ServiceNotFound: Service web does not exist or has no selector"))
 		Eventually(eventsFor(ctx, t.name, "BackendGroup", "web", "ServiceNotFound")).ShouldNot(BeEmpty())
@@ -400,7 +401,7 @@ var _ = Describe("Service controller", func() {
 				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: t.name, Name: "web"}, &v1alpha1.BackendGroup{}))
 			}).Should(BeTrue())
 			Expect(backends(t.target)()).To(BeEmpty())
-			Expect(gateState(ctx, healthy, "web")()).To(Equal("True/BackendGroupRemoved"))
+			Expect(gateState(ctx, healthy, "web")()).To(Equal("True/Healthy"), "a True gate is never written again (issue 11)")
 			Expect(gateState(ctx, pending, "web")()).To(Equal("True/BackendGroupRemoved"))
 			Eventually(podReady(ctx, pending)).Should(Equal(corev1.ConditionTrue))
 		},

@@ -102,7 +102,8 @@ func (t *testNS) healthyAndPending(ctx context.Context) (healthy, pending *corev
 	Eventually(backends(t.target)).Should(ConsistOf(addr(healthy), addr(pending)))
 	Expect(lb.SetHealth(t.target, addr(healthy), providers.HealthHealthy)).To(BeTrue())
 	Eventually(gateState(ctx, healthy, "web")).Should(Equal("True/Healthy"))
-	Eventually(gateState(ctx, pending, "web")).Should(Equal("False/HealthCheckPending"))
+	// No False is written while its check runs (issue 11): the pod has no condition yet.
+	Expect(gateState(ctx, pending, "web")()).To(BeEmpty())
 	return healthy, pending
 }
 

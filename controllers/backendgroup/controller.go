@@ -219,7 +219,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, bg *v1alpha1.BackendGr
 	records = finalRecords(plan, lbView, records, failed)
 	bg.Status.Backends = recordList(records)
 	bg.Status.Targets = heldTargets(bg, lbView, unread)
-	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others)
+	gates, gateErr := r.syncGates(ctx, bg, svc, plan, lbView, records, pods.others, provErr)
 	counts := countPods(plan, lbView, records, v1alpha1.GateConditionType(bg.Name))
 	bg.Status.TimedOutPods = int32(gates.timedOut)
 	blocked, blockedCheck := r.blocked(ctx, bg, plan, counts, opts)

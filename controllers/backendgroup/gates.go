@@ -52,7 +52,9 @@ func Verdict(pp PodPlan, lb map[TargetBackend]providers.BackendStatus, records m
 			missing = append(missing, fmt.Sprintf("%s on %s", tb.Addr, tb.Target))
 		case b.Health == providers.HealthHealthy:
 		case b.Health == providers.HealthUnhealthy:
-			unhealthy = append(unhealthy, fmt.Sprintf("%s on %s (%s)", tb.Addr, tb.Target, orDash(b.Reason)))
+			// Not the load balancer's words: they change from check to check,
+			// and each change would be a pod write (see UnhealthyDetail).
+			unhealthy = append(unhealthy, fmt.Sprintf("%s on %s", tb.Addr, tb.Target))
 		default:
 			pending = append(pending, fmt.Sprintf("%s on %s (%s)", tb.Addr, tb.Target, b.Health))
 		}
@@ -75,14 +77,51 @@ func ownedBy(records map[TargetBackend]v1alpha1.BackendRecord, tb TargetBackend,
 	return ok && rec.PodUID != "" && rec.PodUID == pod.UID
 }
 
+// UnhealthyDetail lists the pod's backends the load balancer reports
+// unhealthy, with the load balancer's own words for each (such as
+// HAProxy's "L7STS/503 (DOWN)"), for the event that goes with an Unhealthy
+// gate: the words change from check to check, so the gate's message
+// leaves them out.
+func UnhealthyDetail(pp PodPlan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord) string {
+	var out []string
+	for _, tb := range pp.Backends {
+		if b, found := lb[tb]; found && ownedBy(records, tb, pp.Pod) && b.Health == providers.HealthUnhealthy {
+			out = append(out, fmt.Sprintf("%s on %s (%s)", tb.Addr, tb.Target, orDash(b.Reason)))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// refusedPrefix starts the message of a Registering verdict of a group
+// whose settings a target refuses (withRefusal): that one needs a person.
+const refusedPrefix = "not registered: "
+
 // NextGate returns the condition to write for a verdict given the pod's
-// current one, and whether it differs. A gate that is True stays True: it
-// paces rollouts, and a load balancer that restarts and re-checks its
-// backends must not make serving pods unready. lastTransitionTime changes
-// only with the status.
+// current one, and whether it differs. The gate is written once per change
+// a person can act on, and never more:
+//
+//   - A gate that is True stays True and is never written again: it paces
+//     rollouts, and a load balancer that restarts and re-checks its
+//     backends must not make serving pods unready.
+//   - A pod on its way (Registering, HealthCheckPending) gets no False: a
+//     missing gate condition keeps the pod not Ready already (the
+//     kubelet's rule), so a pod that goes straight to healthy is written
+//     once, True. Such a verdict is written only over a False that says
+//     the pod is held for a reason that no longer holds (QuotaExceeded,
+//     NetworkModeMismatch, ...: see blocking), so no stale reason stays.
+//   - Unhealthy stays while the load balancer re-checks (its verdict stands
+//     until it decides otherwise).
+//
+// lastTransitionTime changes only with the status.
 func NextGate(current *corev1.PodCondition, condType string, v GateVerdict, now metav1.Time) (corev1.PodCondition, bool) {
-	if current != nil && current.Status == corev1.ConditionTrue && v.Status != corev1.ConditionTrue && v.Reason != v1alpha1.GateReasonBackendGroupRemoved {
+	if current != nil && current.Status == corev1.ConditionTrue {
 		return *current, false
+	}
+	if onTheWay(v.Status, v.Reason, v.Message) && !blocking(current) {
+		if current != nil {
+			return *current, false
+		}
+		return corev1.PodCondition{}, false
 	}
 	next := corev1.PodCondition{Type: corev1.PodConditionType(condType), Status: v.Status, Reason: v.Reason, Message: v.Message, LastTransitionTime: now}
 	if current == nil {
@@ -93,6 +132,30 @@ func NextGate(current *corev1.PodCondition, condType string, v GateVerdict, now 
 	}
 	changed := current.Status != next.Status || current.Reason != next.Reason || current.Message != next.Message
 	return next, changed
+}
+
+// onTheWay says whether a gate value only says the pod is on its way to
+// the load balancer's verdict: nobody needs to act on it.
+func onTheWay(status corev1.ConditionStatus, reason, message string) bool {
+	if status == corev1.ConditionTrue {
+		return false
+	}
+	switch reason {
+	case v1alpha1.GateReasonHealthCheckPending:
+		return true
+	case v1alpha1.GateReasonRegistering:
+		return !strings.HasPrefix(message, refusedPrefix)
+	}
+	return false
+}
+
+// blocking says whether the current gate is a False that holds the pod for
+// a reason of its own (QuotaExceeded, NetworkModeMismatch, HostNetwork,
+// TargetPortNotFound, TargetConflict, refused settings): a pod on its way
+// now must not keep showing it.
+func blocking(c *corev1.PodCondition) bool {
+	return c != nil && c.Status != corev1.ConditionTrue && c.Reason != v1alpha1.GateReasonUnhealthy &&
+		!onTheWay(c.Status, c.Reason, c.Message)
 }
 
 // HasGate reports whether the pod's spec lists the readiness gate of a condition type.

@@ -97,8 +97,8 @@ func TestVerdictByState(t *testing.T) {
 			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonRegistering, "waiting for the pod IP"}},
 		{"waiting for containers: Registering", StateWaitingContainers, "waiting for the pod's containers to be ready before registering", true,
 			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonRegistering, "waiting for the pod's containers to be ready before registering"}},
-		{"quota wait: QuotaExceeded", StateQuotaWait, "waiting for a place under the backend quota: 2 of 2 in use", true,
-			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonQuotaExceeded, "waiting for a place under the backend quota: 2 of 2 in use"}},
+		{"quota wait: QuotaExceeded", StateQuotaWait, "waiting for a place under the backend quota of 2", true,
+			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonQuotaExceeded, "waiting for a place under the backend quota of 2"}},
 		{"mode mismatch: NetworkModeMismatch", StateModeMismatch, "pod IP 1.2.3.4 is not in the eni ranges [10.0.0.0/8]", true,
 			GateVerdict{corev1.ConditionFalse, v1alpha1.GateReasonNetworkModeMismatch, "pod IP 1.2.3.4 is not in the eni ranges [10.0.0.0/8]"}},
 		{"hostNetwork: HostNetwork", StateHostNetwork, "hostNetwork pods are never bound to the load balancer", true,
@@ -152,15 +152,15 @@ func TestVerdictBoundByHealth(t *testing.T) {
 		{"Initial and Unused: HealthCheckPending lists both", gtLB(initial, unused),
 			falseV(v1alpha1.GateReasonHealthCheckPending, "waiting for the load balancer's health check of 10.0.0.1:8080 on tg-a (Initial), 10.0.0.1:9100 on tg-b (Unused)")},
 		{"Unhealthy: reason of the LB in the message", gtLB(unhealthy, healthy, "L7STS/500"),
-			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a (L7STS/500)")},
+			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a")},
 		{"Unhealthy without a reason: dash", gtLB(healthy, unhealthy),
-			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:9100 on tg-b (-)")},
+			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:9100 on tg-b")},
 		{"Unhealthy on both targets: both listed", gtLB(unhealthy, unhealthy, "L4CON", "L7TOUT"),
-			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a (L4CON), 10.0.0.1:9100 on tg-b (L7TOUT)")},
+			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a, 10.0.0.1:9100 on tg-b")},
 		{"Unhealthy wins over missing", gtLB(unhealthy, missing, "L4CON"),
-			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a (L4CON)")},
+			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a")},
 		{"Unhealthy wins over pending", gtLB(initial, unhealthy, "", "L7STS/503"),
-			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:9100 on tg-b (L7STS/503)")},
+			falseV(v1alpha1.GateReasonUnhealthy, "load balancer reports unhealthy: 10.0.0.1:9100 on tg-b")},
 		{"missing wins over pending", gtLB(initial, missing),
 			falseV(v1alpha1.GateReasonRegistering, "registering 10.0.0.1:9100 on tg-b")},
 	}
@@ -205,9 +205,29 @@ func TestNextGate(t *testing.T) {
 		changed bool
 	}{
 		{
-			name:    "no condition yet: written False with now",
-			v:       v(F, "Registering", "registering 10.0.0.1:8080 on tg-a"),
-			want:    *cond(F, "Registering", "registering 10.0.0.1:8080 on tg-a", now),
+			name:    "no condition yet, a reason a person must act on: written False with now",
+			v:       v(F, "QuotaExceeded", "waiting for a place under the backend quota of 2"),
+			want:    *cond(F, "QuotaExceeded", "waiting for a place under the backend quota of 2", now),
+			changed: true,
+		},
+		{
+			name: "no condition yet, Registering: nothing written (a missing condition keeps the pod not Ready)",
+			v:    v(F, "Registering", "registering 10.0.0.1:8080 on tg-a"),
+		},
+		{
+			name: "no condition yet, HealthCheckPending: nothing written",
+			v:    v(F, "HealthCheckPending", "waiting for the load balancer's health check of 10.0.0.1:8080 on tg-a (Initial)"),
+		},
+		{
+			name:    "no condition yet, Registering of a refused group: written (a person must change the group)",
+			v:       v(F, "Registering", "not registered: target tg-a does not take spec.slowStart"),
+			want:    *cond(F, "Registering", "not registered: target tg-a does not take spec.slowStart", now),
+			changed: true,
+		},
+		{
+			name:    "no condition yet, Unhealthy: written",
+			v:       v(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a"),
+			want:    *cond(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a", now),
 			changed: true,
 		},
 		{
@@ -218,23 +238,58 @@ func TestNextGate(t *testing.T) {
 		},
 		{
 			name:    "unchanged status, reason and message: changed=false, time kept",
+			current: cond(F, "QuotaExceeded", "waiting for a place under the backend quota of 2", then),
+			v:       v(F, "QuotaExceeded", "waiting for a place under the backend quota of 2"),
+			want:    *cond(F, "QuotaExceeded", "waiting for a place under the backend quota of 2", then),
+			changed: false,
+		},
+		{
+			name:    "Registering (older lbgate) then HealthCheckPending: not written",
 			current: cond(F, "Registering", "registering 10.0.0.1:8080 on tg-a", then),
-			v:       v(F, "Registering", "registering 10.0.0.1:8080 on tg-a"),
+			v:       v(F, "HealthCheckPending", "waiting for the load balancer's health check of 10.0.0.1:8080 on tg-a (Initial)"),
 			want:    *cond(F, "Registering", "registering 10.0.0.1:8080 on tg-a", then),
 			changed: false,
 		},
 		{
-			name:    "same status, new reason: changed, lastTransitionTime kept",
-			current: cond(F, "Registering", "registering 10.0.0.1:8080 on tg-a", then),
+			name:    "QuotaExceeded, then the pod gets a place: Registering replaces it, lastTransitionTime kept",
+			current: cond(F, "QuotaExceeded", "waiting for a place under the backend quota of 2", then),
+			v:       v(F, "Registering", "registering 10.0.0.1:8080 on tg-a"),
+			want:    *cond(F, "Registering", "registering 10.0.0.1:8080 on tg-a", then),
+			changed: true,
+		},
+		{
+			name:    "NetworkModeMismatch, then HealthCheckPending: replaced",
+			current: cond(F, "NetworkModeMismatch", "pod IP 1.2.3.4 is not in the eni ranges [10.0.0.0/8]", then),
 			v:       v(F, "HealthCheckPending", "waiting for the load balancer's health check of 10.0.0.1:8080 on tg-a (Initial)"),
 			want:    *cond(F, "HealthCheckPending", "waiting for the load balancer's health check of 10.0.0.1:8080 on tg-a (Initial)", then),
 			changed: true,
 		},
 		{
+			name:    "refused Registering, then the group is changed: plain Registering replaces it",
+			current: cond(F, "Registering", "not registered: target tg-a does not take spec.slowStart", then),
+			v:       v(F, "Registering", "registering 10.0.0.1:8080 on tg-a"),
+			want:    *cond(F, "Registering", "registering 10.0.0.1:8080 on tg-a", then),
+			changed: true,
+		},
+		{
+			name:    "Unhealthy, then the load balancer re-checks: Unhealthy stays",
+			current: cond(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a", then),
+			v:       v(F, "HealthCheckPending", "waiting for the load balancer's health check of 10.0.0.1:8080 on tg-a (Initial)"),
+			want:    *cond(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a", then),
+			changed: false,
+		},
+		{
+			name:    "Unhealthy, then the pod needs a person for another reason: written",
+			current: cond(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a", then),
+			v:       v(F, "TargetConflict", "target tg-a is bound by BackendGroup ns/other"),
+			want:    *cond(F, "TargetConflict", "target tg-a is bound by BackendGroup ns/other", then),
+			changed: true,
+		},
+		{
 			name:    "same status and reason, new message: changed, lastTransitionTime kept",
-			current: cond(F, "QuotaExceeded", "waiting for a place under the backend quota: 2 of 2 in use", then),
-			v:       v(F, "QuotaExceeded", "waiting for a place under the backend quota: 3 of 2 in use"),
-			want:    *cond(F, "QuotaExceeded", "waiting for a place under the backend quota: 3 of 2 in use", then),
+			current: cond(F, "QuotaExceeded", "waiting for a place under the backend quota of 2", then),
+			v:       v(F, "QuotaExceeded", "waiting for a place under the backend quota of 3"),
+			want:    *cond(F, "QuotaExceeded", "waiting for a place under the backend quota of 3", then),
 			changed: true,
 		},
 		{
@@ -259,16 +314,23 @@ func TestNextGate(t *testing.T) {
 			changed: false,
 		},
 		{
-			name:    "True with a new message stays True, time kept",
+			name:    "True with a new message: never written again",
 			current: cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
 			v:       v(T, "Healthy", "load balancer reports healthy on tg-a, tg-b"),
-			want:    *cond(T, "Healthy", "load balancer reports healthy on tg-a, tg-b", then),
-			changed: true,
+			want:    *cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
+			changed: false,
+		},
+		{
+			name:    "True by the readiness timeout, then the load balancer approves: not written again",
+			current: cond(T, "ReadinessTimeout", "released after the readiness timeout", then),
+			v:       v(T, "Healthy", "load balancer reports healthy on tg-a"),
+			want:    *cond(T, "ReadinessTimeout", "released after the readiness timeout", then),
+			changed: false,
 		},
 		{
 			name:    "sticky: True never flips back to False Unhealthy",
 			current: cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
-			v:       v(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a (L4CON)"),
+			v:       v(F, "Unhealthy", "load balancer reports unhealthy: 10.0.0.1:8080 on tg-a"),
 			want:    *cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
 			changed: false,
 		},
@@ -287,11 +349,11 @@ func TestNextGate(t *testing.T) {
 			changed: false,
 		},
 		{
-			name:    "BackendGroupRemoved on a True gate: applied, time kept",
+			name:    "BackendGroupRemoved on a True gate: not written (it is True already)",
 			current: cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
 			v:       v(T, "BackendGroupRemoved", "the backend group was removed"),
-			want:    *cond(T, "BackendGroupRemoved", "the backend group was removed", then),
-			changed: true,
+			want:    *cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
+			changed: false,
 		},
 		{
 			name:    "BackendGroupRemoved on a False gate: True, time changes",
@@ -301,18 +363,10 @@ func TestNextGate(t *testing.T) {
 			changed: true,
 		},
 		{
-			name:    "BackendGroupRemoved always applies, even turning a True gate False",
-			current: cond(T, "Healthy", "load balancer reports healthy on tg-a", then),
-			v:       v(F, "BackendGroupRemoved", "released"),
-			want:    *cond(F, "BackendGroupRemoved", "released", now),
-			changed: true,
-		},
-		{
-			name:    "BackendGroupRemoved already written: changed=false",
-			current: cond(T, "BackendGroupRemoved", "the backend group was removed", then),
+			name:    "BackendGroupRemoved on a pod without the condition: True",
 			v:       v(T, "BackendGroupRemoved", "the backend group was removed"),
-			want:    *cond(T, "BackendGroupRemoved", "the backend group was removed", then),
-			changed: false,
+			want:    *cond(T, "BackendGroupRemoved", "the backend group was removed", now),
+			changed: true,
 		},
 	}
 	for _, tc := range tests {
@@ -361,5 +415,72 @@ func TestHasGateAndGateCondition(t *testing.T) {
 	c.Reason = "Healthy"
 	if pod.Status.Conditions[1].Reason != "Healthy" {
 		t.Errorf("GateCondition does not point into the pod's conditions")
+	}
+}
+
+// TestUnhealthyMessageStable: the gate's Unhealthy message does not change
+// from check to check (each change would be a pod write); the load
+// balancer's words go to the event (UnhealthyDetail).
+func TestUnhealthyMessageStable(t *testing.T) {
+	pp := gtBound()
+	first := gtLB(providers.HealthUnhealthy, providers.HealthHealthy, "L7STS/500 (DOWN)")
+	second := gtLB(providers.HealthUnhealthy, providers.HealthHealthy, "L4CON (DOWN)")
+	v1, _ := Verdict(pp, first, gtOwned(first, pp.Pod))
+	v2, _ := Verdict(pp, second, gtOwned(second, pp.Pod))
+	if v1 != v2 {
+		t.Errorf("the verdict changed with the check's words:\n %+v\n %+v", v1, v2)
+	}
+	tests := []struct {
+		name string
+		lb   map[TargetBackend]providers.BackendStatus
+		want string
+	}{
+		{"one unhealthy, with its words", first, "10.0.0.1:8080 on tg-a (L7STS/500 (DOWN))"},
+		{"both, one without words", gtLB(providers.HealthUnhealthy, providers.HealthUnhealthy, "L4CON"), "10.0.0.1:8080 on tg-a (L4CON), 10.0.0.1:9100 on tg-b (-)"},
+		{"healthy and pending: nothing", gtLB(providers.HealthHealthy, providers.HealthInitial), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := UnhealthyDetail(pp, tc.lb, gtOwned(tc.lb, pp.Pod)); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	other := pfPod("previous", "10.0.0.1")
+	if got := UnhealthyDetail(pp, first, gtOwned(first, other)); got != "" {
+		t.Errorf("another pod's backend counted: %q", got)
+	}
+}
+
+// TestNotRegistered: pods that are not registered get a False gate only
+// when a person must act (refused settings, a load balancer that refuses
+// the registration for good); a retry fixes the rest.
+func TestNotRegistered(t *testing.T) {
+	refusedGroup := &v1alpha1.BackendGroup{}
+	refusedGroup.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionAccepted, Status: metav1.ConditionFalse, Reason: "UnsupportedSetting", Message: "target tg-a does not take spec.slowStart"}}
+	plain := &v1alpha1.BackendGroup{}
+	tests := []struct {
+		name string
+		bg   *v1alpha1.BackendGroup
+		err  error
+		want string
+	}{
+		{"nothing wrong", plain, nil, ""},
+		{"settings refused", refusedGroup, nil, "target tg-a does not take spec.slowStart"},
+		{"unreachable network mode", plain, &providers.UnreachableError{Target: "tg-a", Detail: "no route"}, (&providers.UnreachableError{Target: "tg-a", Detail: "no route"}).Error()},
+		{"target not found", plain, &providers.NotFoundError{Target: "tg-a"}, (&providers.NotFoundError{Target: "tg-a"}).Error()},
+		{"throttled: a retry fixes it", plain, &providers.ThrottledError{}, ""},
+		{"unavailable: a retry fixes it", plain, &providers.UnavailableError{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := notRegistered(tc.bg, tc.err); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			v := withRefusal(GateVerdict{Status: corev1.ConditionFalse, Reason: v1alpha1.GateReasonRegistering, Message: "registering 10.0.0.1:8080 on tg-a"}, tc.want)
+			if written := !onTheWay(v.Status, v.Reason, v.Message); written != (tc.want != "") {
+				t.Errorf("verdict %+v written: %v", v, written)
+			}
+		})
 	}
 }

@@ -31,17 +31,14 @@ type gateSummary struct {
 // plan and the load balancer say (and the readiness timeout, when the group
 // has one). Pods that no longer match the Service but still carry the gate
 // are released. Nothing is written when nothing changed.
-func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, svc *corev1.Service, plan Plan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, others []*corev1.Pod) (gateSummary, error) {
+func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, svc *corev1.Service, plan Plan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, others []*corev1.Pod, provErr error) (gateSummary, error) {
 	condType := v1alpha1.GateConditionType(bg.Name)
 	ts := now(r.Options)
 	var timeout time.Duration
 	if bg.Spec.ReadinessTimeout != nil {
 		timeout = bg.Spec.ReadinessTimeout.Duration
 	}
-	refused := ""
-	if c := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionAccepted); c != nil && c.Status == metav1.ConditionFalse && c.Reason == events.UnsupportedSetting {
-		refused = c.Message
-	}
+	refused := notRegistered(bg, provErr)
 	var sum gateSummary
 	var errs []error
 	for _, pp := range plan.Pods {
@@ -68,17 +65,38 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, s
 		if err == nil && v.Reason == v1alpha1.GateReasonReadinessTimeout && !isTrue(cur) && isTrue(r.gates.current(pp.Pod, condType)) {
 			r.reportReadinessTimeout(ctx, bg, svc, pp.Pod, v)
 		}
+		if err == nil && v.Reason == v1alpha1.GateReasonUnhealthy && !isUnhealthy(cur) && isUnhealthy(r.gates.current(pp.Pod, condType)) {
+			r.Events.Warning(pp.Pod, events.BackendUnhealthy, "HealthCheck", "BackendGroup %s: load balancer reports unhealthy: %s",
+				bg.Name, UnhealthyDetail(pp, lb, records))
+		}
 		errs = append(errs, err)
 	}
 	errs = append(errs, r.releaseOthers(ctx, bg, others, "the pod no longer matches the selector of Service "+bg.Spec.ServiceName))
 	return sum, errors.Join(errs...)
 }
 
-// withRefusal says why a pod of a refused group (its settings are not
-// honoured by the provider, see checkSettings) is not registered.
+// notRegistered says why the group's pods that are not registered wait
+// for a person, or "" when nothing but time is needed: the group's
+// settings are refused (Accepted is False with reason UnsupportedSetting,
+// see checkSettings), or the load balancer refused the registration for a
+// reason that retrying does not fix (the target does not exist, cannot
+// reach the group's network mode, refuses the call, or is full). A pod on
+// its way gets no False (NextGate); one that waits for a person does.
+func notRegistered(bg *v1alpha1.BackendGroup, provErr error) string {
+	if c := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionAccepted); c != nil && c.Status == metav1.ConditionFalse && c.Reason == events.UnsupportedSetting {
+		return c.Message
+	}
+	if provErr != nil && (providers.IsNotFound(provErr) || providers.IsUnreachable(provErr) || providers.IsPermission(provErr) || providers.IsQuota(provErr)) {
+		return provErr.Error()
+	}
+	return ""
+}
+
+// withRefusal says why a pod of a group whose registrations wait for a
+// person (notRegistered) is not registered.
 func withRefusal(v GateVerdict, refused string) GateVerdict {
 	if refused != "" && v.Status != corev1.ConditionTrue && v.Reason == v1alpha1.GateReasonRegistering {
-		v.Message = "not registered: " + refused
+		v.Message = refusedPrefix + refused
 	}
 	return v
 }
@@ -96,6 +114,7 @@ func (r *Reconciler) reportReadinessTimeout(ctx context.Context, bg *v1alpha1.Ba
 // releaseOthers sets the group's gate True, reason NotSelected, on pods that
 // carry it but are not selected by the group's Service; why says why.
 func (r *Reconciler) releaseOthers(ctx context.Context, bg *v1alpha1.BackendGroup, others []*corev1.Pod, why string) error {
+	// writeGate leaves True gates as they are: only pods still held are released.
 	condType := v1alpha1.GateConditionType(bg.Name)
 	ts := now(r.Options)
 	v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonNotSelected, Message: why}
@@ -123,12 +142,8 @@ func (r *Reconciler) releaseGates(ctx context.Context, bg *v1alpha1.BackendGroup
 	var errs []error
 	for i := range list.Items {
 		pod := &list.Items[i]
-		if !HasGate(pod, condType) || pod.DeletionTimestamp != nil {
-			continue
-		}
-		cur := GateCondition(pod, condType)
-		if cur != nil && cur.Status == corev1.ConditionTrue && cur.Reason == v.Reason {
-			continue
+		if !HasGate(pod, condType) || pod.DeletionTimestamp != nil || isTrue(r.gates.current(pod, condType)) {
+			continue // a True gate is never written again
 		}
 		if err := r.writeGate(ctx, pod, condType, v, ts); err != nil {
 			errs = append(errs, err)

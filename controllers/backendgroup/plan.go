@@ -322,16 +322,9 @@ func (pl *planner) admitByQuota() {
 		}
 		if !fits {
 			blocked = true
-			inUse := 0
-			for t := range need {
-				inUse = max(inUse, used[t])
-			}
-			if len(need) == 0 {
-				for _, n := range used {
-					inUse = max(inUse, n)
-				}
-			}
-			pp.Detail = fmt.Sprintf("waiting for a place under the backend quota: %d of %d in use", inUse, quota)
+			// The count in use changes with every pod that comes or goes: it is
+			// in the group's QuotaExceeded condition, not in each pod's gate.
+			pp.Detail = fmt.Sprintf("waiting for a place under the backend quota of %d", quota)
 			continue
 		}
 		for t, n := range need {

@@ -580,7 +580,7 @@ func TestBuildPlan(t *testing.T) {
 			want: pfSummary{States: map[string]string{"a": "Bound", "b": "Bound", "c": "Bound", "d": "QuotaWait"}},
 			details: map[string]string{
 				"a": "",
-				"d": "waiting for a place under the backend quota: 3 of 2 in use",
+				"d": "waiting for a place under the backend quota of 2",
 			},
 		},
 		{
@@ -603,7 +603,7 @@ func TestBuildPlan(t *testing.T) {
 			details: map[string]string{
 				"z": "",
 				"b": "",
-				"c": "waiting for a place under the backend quota: 3 of 3 in use",
+				"c": "waiting for a place under the backend quota of 3",
 			},
 		},
 		{
@@ -626,7 +626,7 @@ func TestBuildPlan(t *testing.T) {
 				Drain:  map[string][]string{"tg-a": {"10.0.0.5:8080"}},
 				Next:   dueIn(5 * time.Second),
 			},
-			details: map[string]string{"n": "waiting for a place under the backend quota: 2 of 2 in use"},
+			details: map[string]string{"n": "waiting for a place under the backend quota of 2"},
 		},
 		{
 			name: "quota: a leaving pod no longer registered frees its place",

@@ -62,3 +62,7 @@ func timedOut(cur *corev1.PodCondition, v GateVerdict) bool {
 }
 
 func isTrue(c *corev1.PodCondition) bool { return c != nil && c.Status == corev1.ConditionTrue }
+
+func isUnhealthy(c *corev1.PodCondition) bool {
+	return c != nil && c.Status == corev1.ConditionFalse && c.Reason == v1alpha1.GateReasonUnhealthy
+}

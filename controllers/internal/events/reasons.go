@@ -42,6 +42,10 @@ const (
 	ReadinessTimeout = "ReadinessTimeout"
 	// RolloutBlocked: waiting pods can never get a place under the quota: no bound pod leaves to free one.
 	RolloutBlocked = "RolloutBlocked"
+	// BackendUnhealthy: the load balancer's health check of a pod fails; the
+	// event on the pod carries the load balancer's own words, which the
+	// gate's message leaves out (they change with every check).
+	BackendUnhealthy = "BackendUnhealthy"
 	// GatesReleased: the group was removed and the remaining pods' gates were set True.
 	GatesReleased = "GatesReleased"
 	// UnsupportedAnnotation: a Service annotation asks for a per-backend
