@@ -19,6 +19,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/backendgroup"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/controllers/service"
 	"github.com/lbgate/lbgate/providers"
 )
@@ -101,13 +102,22 @@ func trimContainers(cs []corev1.Container) []corev1.Container {
 	return out
 }
 
-// Setup registers every controller with the manager.
+// Setup registers every controller with the manager, and the cache
+// indexes they look objects up by (controllers/internal/index).
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	selectors := index.NewSelectors()
+	if err := selectors.Watch(ctx, mgr.GetCache()); err != nil {
+		return err
+	}
 	rec := events.NewRecorder(mgr.GetEventRecorder(EventSource))
 	if err := (&service.Reconciler{Client: mgr.GetClient(), Events: rec, Provider: cfg.Provider}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Service controller: %w", err)
 	}
-	bg := &backendgroup.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Provider: cfg.Provider, Events: rec, Options: cfg.BackendGroup}
+	bg := &backendgroup.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Provider: cfg.Provider, Events: rec, Options: cfg.BackendGroup,
+		Selectors: selectors}
 	if err := bg.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the BackendGroup controller: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +28,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/controllers/internal/result"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/providers"
@@ -112,6 +112,8 @@ type Reconciler struct {
 	// APIReader reads around the cache, where a stale read could release a
 	// gate for good (nil: Client).
 	APIReader client.Reader
+	// Selectors maps pod events to groups (index.Selectors); required.
+	Selectors *index.Selectors
 
 	mu        sync.Mutex
 	noService map[types.NamespacedName]time.Time // since when each group has found no Service
@@ -361,10 +363,13 @@ type groupPods struct {
 	byUID map[types.UID]*corev1.Pod
 }
 
-// pods reads the group's Service and sorts the namespace's pods. A Service
-// that is missing or has no selector is returned as nil, and selects nothing.
+// pods reads the group's Service and the pods the group works with,
+// through the cache's indexes: the pods the Service selects, the pods that
+// carry the group's gate, and the pods its records name. No pod outside
+// the group is looked at or copied. A Service that is missing or has no
+// selector is returned as nil, and selects nothing.
 func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (groupPods, error) {
-	var out groupPods
+	out := groupPods{byUID: map[types.UID]*corev1.Pod{}}
 	svc := &corev1.Service{}
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc)
 	if client.IgnoreNotFound(err) != nil {
@@ -372,34 +377,57 @@ func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (group
 	}
 	if err == nil && len(svc.Spec.Selector) > 0 {
 		out.svc = svc
-	}
-	list := &corev1.PodList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
-		return out, fmt.Errorf("listing pods: %w", err)
-	}
-	sel := labels.Nothing()
-	if out.svc != nil {
-		sel = labels.SelectorFromSet(svc.Spec.Selector)
-	}
-	owners := map[types.UID]bool{}
-	for _, rec := range bg.Status.Backends {
-		owners[rec.PodUID] = true
-	}
-	out.byUID = map[types.UID]*corev1.Pod{}
-	gate := v1alpha1.GateConditionType(bg.Name)
-	for i := range list.Items {
-		pod := &list.Items[i]
-		switch {
-		case sel.Matches(labels.Set(pod.Labels)):
-			out.selected = append(out.selected, pod)
-		case HasGate(pod, gate):
-			out.others = append(out.others, pod)
+		list := &corev1.PodList{}
+		if err := r.Client.List(ctx, list, index.SelectedPods(bg.Namespace, svc.Spec.Selector)...); err != nil {
+			return out, fmt.Errorf("listing the pods Service %s selects: %w", svc.Name, err)
 		}
-		if owners[pod.UID] {
+		for i := range list.Items {
+			out.selected = append(out.selected, &list.Items[i])
+			out.byUID[list.Items[i].UID] = &list.Items[i]
+		}
+	}
+	gated := &corev1.PodList{}
+	// Read only: most are selected and copied above; the others are copied here.
+	if err := r.Client.List(ctx, gated, append(index.GatedPods(bg.Namespace, bg.Name), client.UnsafeDisableDeepCopy)...); err != nil {
+		return out, fmt.Errorf("listing the pods with the gate of BackendGroup %s: %w", bg.Name, err)
+	}
+	for i := range gated.Items {
+		if _, selected := out.byUID[gated.Items[i].UID]; !selected {
+			pod := gated.Items[i].DeepCopy()
+			out.others = append(out.others, pod)
 			out.byUID[pod.UID] = pod
 		}
 	}
+	if err := r.recordedPods(ctx, bg, out.byUID); err != nil {
+		return out, err
+	}
 	return out, nil
+}
+
+// recordedPods adds to byUID the pods the group's records name that it
+// does not hold yet (a pod no longer selected, without the gate), read by
+// name. A pod of that name with another UID is not the record's.
+func (r *Reconciler) recordedPods(ctx context.Context, bg *v1alpha1.BackendGroup, byUID map[types.UID]*corev1.Pod) error {
+	for _, rec := range bg.Status.Backends {
+		if rec.PodUID == "" || rec.Pod == "" {
+			continue
+		}
+		if _, ok := byUID[rec.PodUID]; ok {
+			continue
+		}
+		pod := &corev1.Pod{}
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: bg.Namespace, Name: rec.Pod}, pod)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading pod %s of the group's records: %w", rec.Pod, err)
+		}
+		if pod.UID == rec.PodUID {
+			byUID[pod.UID] = pod
+		}
+	}
+	return nil
 }
 
 // observe lists every target of the group (the spec's and the former ones
@@ -444,13 +472,14 @@ func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (ma
 }
 
 // targetConflict says which other group already binds one of this group's
-// targets (see targets.Conflict), as a message, or "".
+// targets (see targets.Conflict), as a message, or "". Only the groups
+// that name or hold one of its targets are read (index.GroupTargets).
 func (r *Reconciler) targetConflict(ctx context.Context, bg *v1alpha1.BackendGroup) (string, error) {
-	all := &v1alpha1.BackendGroupList{}
-	if err := r.Client.List(ctx, all); err != nil {
-		return "", fmt.Errorf("listing BackendGroups: %w", err)
+	others, err := index.GroupsOnTargets(ctx, r.Client, targetsOf(bg))
+	if err != nil {
+		return "", err
 	}
-	return targets.Conflict(bg, all.Items), nil
+	return targets.Conflict(bg, others), nil
 }
 
 // trackTargets records the spec's targets in the status before anything is

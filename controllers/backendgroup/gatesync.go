@@ -3,6 +3,7 @@ package backendgroup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,11 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/controllers/internal/patch"
 	"github.com/lbgate/lbgate/providers"
 )
@@ -132,8 +133,8 @@ func (r *Reconciler) releaseOthers(ctx context.Context, bg *v1alpha1.BackendGrou
 func (r *Reconciler) releaseGates(ctx context.Context, bg *v1alpha1.BackendGroup) (int, error) {
 	condType := v1alpha1.GateConditionType(bg.Name)
 	list := &corev1.PodList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(bg.Namespace)); err != nil {
-		return 0, err
+	if err := r.Client.List(ctx, list, index.GatedPods(bg.Namespace, bg.Name)...); err != nil {
+		return 0, fmt.Errorf("listing the pods with the gate of BackendGroup %s: %w", bg.Name, err)
 	}
 	ts := now(r.Options)
 	v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonBackendGroupRemoved,

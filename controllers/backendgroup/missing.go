@@ -15,6 +15,7 @@ import (
 
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 )
 
 // reconcileMissing handles a gate whose BackendGroup does not exist: pods
@@ -31,8 +32,8 @@ func (r *Reconciler) reconcileMissing(ctx context.Context, key types.NamespacedN
 	opts := r.Options.withDefaults()
 	condType := v1alpha1.GateConditionType(key.Name)
 	list := &corev1.PodList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(key.Namespace)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("listing pods: %w", err)
+	if err := r.Client.List(ctx, list, index.GatedPods(key.Namespace, key.Name)...); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the pods with the gate of BackendGroup %s: %w", key.Name, err)
 	}
 	var waiting []*corev1.Pod
 	for i := range list.Items {

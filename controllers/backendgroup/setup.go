@@ -2,11 +2,11 @@ package backendgroup
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -26,6 +26,9 @@ const ServiceNameIndex = "spec.serviceName"
 // SetupWithManager registers the controller, its index and its watches:
 // BackendGroups, the pods their Services select, and the Services themselves.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Selectors == nil {
+		return errors.New("the BackendGroup controller needs the selector index (Reconciler.Selectors)")
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.BackendGroup{}, ServiceNameIndex, func(o client.Object) []string {
 		return []string{o.(*v1alpha1.BackendGroup).Spec.ServiceName}
 	}); err != nil {
@@ -51,8 +54,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Complete(r)
 }
 
-// groupsForPod maps a pod to the groups whose Service selects it or whose gate it carries.
-func (r *Reconciler) groupsForPod(ctx context.Context, o client.Object) []reconcile.Request {
+// groupsForPod maps a pod to the groups whose Service selects it or whose
+// gate it carries, from the pod and the selector index alone: nothing is
+// listed or read per pod event.
+func (r *Reconciler) groupsForPod(_ context.Context, o client.Object) []reconcile.Request {
 	pod := o.(*corev1.Pod)
 	var reqs []reconcile.Request
 	seen := map[string]bool{}
@@ -67,18 +72,8 @@ func (r *Reconciler) groupsForPod(ctx context.Context, o client.Object) []reconc
 			add(name)
 		}
 	}
-	groups := &v1alpha1.BackendGroupList{}
-	if err := r.Client.List(ctx, groups, client.InNamespace(pod.Namespace)); err != nil {
-		return reqs
-	}
-	for _, bg := range groups.Items {
-		svc := &corev1.Service{}
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: bg.Namespace, Name: bg.Spec.ServiceName}, svc); err != nil {
-			continue
-		}
-		if len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-			add(bg.Name)
-		}
+	for _, name := range r.Selectors.GroupsSelecting(pod.Namespace, pod.Labels) {
+		add(name)
 	}
 	return reqs
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/lbgate/lbgate/controllers/internal/capability"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/controllers/internal/result"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/providers"
@@ -140,11 +141,11 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 // (targets.Conflict, the rule the BackendGroup controller applies), so the
 // webhook stops giving new pods its gate; else True.
 func (r *Reconciler) acceptUnlessConflict(ctx context.Context, svc *corev1.Service, bg *v1alpha1.BackendGroup) error {
-	all := &v1alpha1.BackendGroupList{}
-	if err := r.Client.List(ctx, all); err != nil {
-		return fmt.Errorf("listing BackendGroups: %w", err)
+	others, err := index.GroupsOnTargets(ctx, r.Client, targets.Of(bg))
+	if err != nil {
+		return err
 	}
-	if conflict := targets.Conflict(bg, all.Items); conflict != "" {
+	if conflict := targets.Conflict(bg, others); conflict != "" {
 		r.Events.Warning(svc, events.TargetConflict, "Bind",
 			"BackendGroup %s binds nothing and new pods get no gate of it: %s", bg.Name, conflict)
 		log.FromContext(ctx).Info("backend group yields a target", "backendGroup", klog.KObj(bg), "conflict", conflict)
@@ -313,14 +314,14 @@ func (r *Reconciler) sharingATarget(ctx context.Context, obj client.Object) []re
 	if len(mine) == 0 {
 		return nil
 	}
-	all := &v1alpha1.BackendGroupList{}
-	if err := r.Client.List(ctx, all); err != nil {
+	sharing, err := index.GroupsOnTargets(ctx, r.Client, mine)
+	if err != nil {
 		log.FromContext(ctx).Error(err, "listing BackendGroups to find those sharing a target", "backendGroup", klog.KObj(changed))
 		return nil
 	}
 	var out []reconcile.Request
-	for i := range all.Items {
-		bg := &all.Items[i]
+	for i := range sharing {
+		bg := &sharing[i]
 		owner := metav1.GetControllerOf(bg)
 		if bg.UID == changed.UID || owner == nil || owner.Kind != "Service" {
 			continue
