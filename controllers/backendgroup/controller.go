@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -433,42 +434,75 @@ func (r *Reconciler) recordedPods(ctx context.Context, bg *v1alpha1.BackendGroup
 // observe lists every target of the group (the spec's and the former ones
 // it still holds) with its limits, and works out the quota in force. A
 // former target that no longer exists holds nothing; one that cannot be
-// read is returned in unread and left for the next pass.
+// read is returned in unread and left for the next pass. A provider that
+// reads several targets at once (providers.Observer) is asked once for
+// all of them: one load-balancer read per poll.
 func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (map[string][]providers.BackendStatus, map[string]providers.Limits, int, map[string]bool, error) {
 	quota := int(ptrOr(bg.Spec.MaxBackends, v1alpha1.DefaultMaxBackends))
 	registered := map[string][]providers.BackendStatus{}
 	limits := map[string]providers.Limits{}
 	unread := map[string]bool{}
-	for _, target := range targetsOf(bg) {
-		l, err := r.Provider.Limits(ctx, target)
-		if err != nil {
-			return nil, nil, 0, nil, fmt.Errorf("reading limits of target %s: %w", target, err)
+	spec, retired := targetsOf(bg), retiredTargets(bg)
+	read, err := r.readTargets(ctx, append(slices.Clone(spec), retired...))
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	for _, target := range spec {
+		o := read[target]
+		if o.Err != nil {
+			return nil, nil, 0, nil, o.Err
 		}
-		if l.MaxBackends > 0 && l.MaxBackends < quota {
+		if l := o.Limits; l.MaxBackends > 0 && l.MaxBackends < quota {
 			quota = l.MaxBackends
 		}
-		list, err := r.Provider.List(ctx, target)
-		if err != nil {
-			return nil, nil, 0, nil, fmt.Errorf("listing target %s: %w", target, err)
-		}
-		registered[target], limits[target] = list, l
+		registered[target], limits[target] = o.Backends, o.Limits
 	}
-	for _, target := range retiredTargets(bg) {
-		list, err := r.Provider.List(ctx, target)
-		if providers.IsNotFound(err) {
+	for _, target := range retired {
+		o := read[target]
+		if providers.IsNotFound(o.Err) {
 			continue
 		}
-		if err == nil {
-			limits[target], err = r.Provider.Limits(ctx, target)
-		}
-		if err != nil {
-			log.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", err.Error())
+		if o.Err != nil {
+			log.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", o.Err.Error())
 			unread[target] = true
 			continue
 		}
-		registered[target] = list
+		registered[target], limits[target] = o.Backends, o.Limits
 	}
 	return registered, limits, quota, unread, nil
+}
+
+// readTargets reads the limits and backends of targets: in one call when
+// the provider can (providers.Observer), else with Limits and List per
+// target. An error of one target is in its Observation, naming the target.
+func (r *Reconciler) readTargets(ctx context.Context, ts []string) (map[string]providers.Observation, error) {
+	if o, ok := providers.ObserverOf(r.Provider); ok {
+		read, err := o.Observe(ctx, ts)
+		if err != nil {
+			return nil, fmt.Errorf("reading targets %s: %w", strings.Join(ts, ", "), err)
+		}
+		for t, obs := range read {
+			if obs.Err != nil {
+				obs.Err = fmt.Errorf("reading target %s: %w", t, obs.Err)
+				read[t] = obs
+			}
+		}
+		return read, nil
+	}
+	out := make(map[string]providers.Observation, len(ts))
+	for _, t := range ts {
+		var o providers.Observation
+		if o.Limits, o.Err = r.Provider.Limits(ctx, t); o.Err != nil {
+			o.Err = fmt.Errorf("reading limits of target %s: %w", t, o.Err)
+		} else if o.Backends, o.Err = r.Provider.List(ctx, t); o.Err != nil {
+			o.Err = fmt.Errorf("listing target %s: %w", t, o.Err)
+		}
+		if o.Err != nil {
+			o.Limits, o.Backends = providers.Limits{}, nil
+		}
+		out[t] = o
+	}
+	return out, nil
 }
 
 // targetConflict says which other group already binds one of this group's

@@ -2,10 +2,15 @@ package haproxy
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/lbgate/lbgate/providers"
 )
+
+var _ providers.Observer = (*Provider)(nil)
 
 // List returns every backend that holds a slot of the target, with HAProxy's
 // health of it. It also finishes registrations: a slot whose check passed
@@ -20,6 +25,124 @@ func (p *Provider) List(ctx context.Context, target string) ([]providers.Backend
 	if err != nil {
 		return nil, err
 	}
+	out, promote := backendsOf(v)
+	if err := p.apply(ctx, target, promote); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Observe reads every target's limits and backends (Limits and List) in
+// one Runtime API round trip: `show servers state`, `show stat` and the
+// `add server` probe of each backend, in one pipeline. Registrations whose
+// check passed are finished as List does, with one more round trip per
+// target that has some.
+func (p *Provider) Observe(ctx context.Context, targets []string) (map[string]providers.Observation, error) {
+	targets = slices.Clone(targets)
+	slices.Sort(targets)
+	targets = slices.Compact(targets)
+	for _, t := range targets { // in order: two Observes never wait on each other
+		defer p.locks.lock(t)()
+	}
+	views, errs, err := p.snapshots(ctx, targets)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]providers.Observation, len(targets))
+	for _, t := range targets {
+		if errs[t] != nil {
+			out[t] = providers.Observation{Err: errs[t]}
+			continue
+		}
+		var o providers.Observation
+		o.Limits, o.Err = p.limitsOf(views[t])
+		if o.Err == nil {
+			var promote []string
+			o.Backends, promote = backendsOf(views[t])
+			o.Err = p.apply(ctx, t, promote)
+		}
+		if o.Err != nil {
+			o.Limits, o.Backends = providers.Limits{}, nil
+		}
+		out[t] = o
+	}
+	return out, nil
+}
+
+// snapshots reads several backends as snapshot(probe) does, in one round
+// trip. A backend that cannot be read has its error in errs.
+func (p *Provider) snapshots(ctx context.Context, backends []string) (map[string]*view, map[string]error, error) {
+	views, errs := map[string]*view{}, map[string]error{}
+	var cmds []string
+	var asked []string
+	for _, b := range backends {
+		if !validName(b) {
+			errs[b] = &providers.NotFoundError{Target: b, Detail: "not a valid HAProxy backend name"}
+			continue
+		}
+		asked = append(asked, b)
+		cmds = append(cmds, "show servers state "+b, "show stat "+b+" -1 -1", "add server "+b+"/"+p.opts.SlotPrefix+"probe")
+	}
+	if len(cmds) == 0 {
+		return views, errs, nil
+	}
+	reply, err := p.client.Run(ctx, cmds...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if reply.Level != "admin" {
+		return nil, nil, &providers.PermissionError{Detail: fmt.Sprintf(
+			"HAProxy runtime API %s is at level %q: the provider needs `stats socket <path> level admin` in haproxy.cfg",
+			p.client, reply.Level)}
+	}
+	for i, b := range asked {
+		v, err := p.viewOf(b, reply.Responses[3*i:3*i+3])
+		if providers.IsPermission(err) {
+			return nil, nil, err
+		}
+		if err != nil {
+			errs[b] = err
+			continue
+		}
+		views[b] = v
+	}
+	return views, errs, nil
+}
+
+// viewOf builds a backend's view from the answers to its `show servers
+// state`, `show stat` and `add server` probe, as snapshot does.
+func (p *Provider) viewOf(backend string, resps []Response) (*view, error) {
+	for _, r := range resps[:2] {
+		if err := r.Err(); err != nil {
+			return nil, p.typedError(backend, err)
+		}
+	}
+	states, err := ParseServersState(resps[0].Text)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := ParseStat(resps[1].Text)
+	if err != nil {
+		return nil, err
+	}
+	v := newView(backend, p.opts.SlotPrefix, states, rows)
+	v.maxSlots = p.opts.MaxSlots
+	perr := p.typedError(backend, resps[2].Err())
+	var qe *providers.QuotaError
+	switch {
+	case errors.As(perr, &qe):
+		v.canGrow = false
+	case providers.IsPermission(perr):
+		return nil, perr
+	default:
+		v.canGrow = true
+	}
+	return v, nil
+}
+
+// backendsOf lists the backends a view holds, with the commands that
+// finish the registrations whose check passed.
+func backendsOf(v *view) ([]providers.BackendStatus, []string) {
 	held := v.registered()
 	var promote []string
 	out := make([]providers.BackendStatus, 0, len(held))
@@ -35,9 +158,6 @@ func (p *Provider) List(ctx context.Context, target string) ([]providers.Backend
 			Sessions: s.Stat.Sessions, SessionsKnown: true,
 		})
 	}
-	if err := p.apply(ctx, target, promote); err != nil {
-		return nil, err
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.Compare(out[j].Addr) < 0 })
-	return out, nil
+	return out, promote
 }

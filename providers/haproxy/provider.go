@@ -103,6 +103,11 @@ func (p *Provider) Limits(ctx context.Context, target string) (providers.Limits,
 	if err != nil {
 		return providers.Limits{}, err
 	}
+	return p.limitsOf(v)
+}
+
+// limitsOf is Limits from a view read with the probe.
+func (p *Provider) limitsOf(v *view) (providers.Limits, error) {
 	l := providers.Limits{MaxBatch: p.opts.MaxBatch, MaxBackends: p.opts.MaxSlots, StaticWeight: !v.canGrow,
 		Capabilities: p.capabilities(v)}
 	if !v.canGrow {
