@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -376,8 +377,10 @@ func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (group
 	if client.IgnoreNotFound(err) != nil {
 		return out, fmt.Errorf("reading Service %s: %w", bg.Spec.ServiceName, err)
 	}
+	sel := labels.Nothing()
 	if err == nil && len(svc.Spec.Selector) > 0 {
 		out.svc = svc
+		sel = labels.SelectorFromSet(svc.Spec.Selector)
 		list := &corev1.PodList{}
 		if err := r.Client.List(ctx, list, index.SelectedPods(bg.Namespace, svc.Spec.Selector)...); err != nil {
 			return out, fmt.Errorf("listing the pods Service %s selects: %w", svc.Name, err)
@@ -393,10 +396,18 @@ func (r *Reconciler) pods(ctx context.Context, bg *v1alpha1.BackendGroup) (group
 		return out, fmt.Errorf("listing the pods with the gate of BackendGroup %s: %w", bg.Name, err)
 	}
 	for i := range gated.Items {
-		if _, selected := out.byUID[gated.Items[i].UID]; !selected {
-			pod := gated.Items[i].DeepCopy()
+		if _, selected := out.byUID[gated.Items[i].UID]; selected {
+			continue
+		}
+		// Each pod is judged by its own labels, never by its absence from
+		// the other list: a pod created between the two lists is selected,
+		// and releasing it would set its gate True without evidence.
+		pod := gated.Items[i].DeepCopy()
+		out.byUID[pod.UID] = pod
+		if sel.Matches(labels.Set(pod.Labels)) {
+			out.selected = append(out.selected, pod)
+		} else {
 			out.others = append(out.others, pod)
-			out.byUID[pod.UID] = pod
 		}
 	}
 	if err := r.recordedPods(ctx, bg, out.byUID); err != nil {

@@ -35,20 +35,30 @@ const (
 	PodLabels = "lbgate.labels"
 )
 
-// Register adds the field indexes to the manager's cache; call it once,
-// before the controllers that use them start.
-func Register(ctx context.Context, indexer client.FieldIndexer) error {
-	for _, ix := range []struct {
-		obj  client.Object
-		name string
-		fn   client.IndexerFunc
-	}{
+// Field is one cache field index: the kind it indexes, its name, and the
+// keys of an object.
+type Field struct {
+	Object  client.Object
+	Name    string
+	Extract client.IndexerFunc
+}
+
+// Fields are the field indexes Register adds (tests give them to a fake
+// client).
+func Fields() []Field {
+	return []Field{
 		{&v1alpha1.BackendGroup{}, GroupTargets, func(o client.Object) []string { return targets.Known(o.(*v1alpha1.BackendGroup)) }},
 		{&corev1.Pod{}, PodGates, gatesOf},
 		{&corev1.Pod{}, PodLabels, labelsOf},
-	} {
-		if err := indexer.IndexField(ctx, ix.obj, ix.name, ix.fn); err != nil {
-			return fmt.Errorf("adding the cache index %s: %w", ix.name, err)
+	}
+}
+
+// Register adds the field indexes to the manager's cache; call it once,
+// before the controllers that use them start.
+func Register(ctx context.Context, indexer client.FieldIndexer) error {
+	for _, f := range Fields() {
+		if err := indexer.IndexField(ctx, f.Object, f.Name, f.Extract); err != nil {
+			return fmt.Errorf("adding the cache index %s: %w", f.Name, err)
 		}
 	}
 	return nil
