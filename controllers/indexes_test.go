@@ -67,14 +67,21 @@ var _ = Describe("Cache lookups", func() {
 
 		GinkgoWriter.Printf("lists while 2 pods turned healthy and 2 pods changed: pods %d (%d pods returned), groups %d (%d groups returned)\n",
 			log.count("PodList"), log.items("PodList"), log.count("BackendGroupList"), log.items("BackendGroupList"))
+		// Groups of the specs that ran before this one are reconciled too
+		// (their resync): every list must be a lookup, and the ones about
+		// this namespace's group must return nothing outside it.
 		for _, l := range log.all() {
 			switch l.kind {
 			case "PodList":
 				Expect(l.fields+l.labels).NotTo(BeEmpty(), "a pod list without a selector: %+v", l)
-				Expect(l.items).To(BeNumerically("<=", len(pods)), "a pod list returned pods outside the group: %+v", l)
+				if l.namespace == t.name {
+					Expect(l.items).To(BeNumerically("<=", len(pods)), "a pod list returned pods outside the group: %+v", l)
+				}
 			case "BackendGroupList":
 				Expect(l.fields).NotTo(BeEmpty(), "a BackendGroup list that is not an index lookup: %+v", l)
-				Expect(l.items).To(BeNumerically("<=", 1), "a BackendGroup list returned groups on other targets: %+v", l)
+				if strings.HasSuffix(l.fields, "="+t.target) {
+					Expect(l.items).To(BeNumerically("<=", 1), "a BackendGroup list returned groups on other targets: %+v", l)
+				}
 			}
 		}
 	})
