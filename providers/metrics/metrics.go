@@ -25,7 +25,7 @@ var (
 	}, []string{"provider", "method"})
 	batch = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "lbgate_provider_batch_size",
-		Help:    "Backends per Register, Drain and Deregister call.",
+		Help:    "Backends per Register, Drain and Deregister call, and targets per Observe call.",
 		Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500},
 	}, []string{"provider", "method"})
 )
@@ -41,8 +41,36 @@ type Provider struct {
 
 var _ providers.Provider = (*Provider)(nil)
 
-// Wrap returns p with metrics.
-func Wrap(p providers.Provider) *Provider { return &Provider{inner: p} }
+// Wrap returns p with metrics. When p reads several targets in one call
+// (providers.Observer), so does the wrapper, and those calls are counted
+// too; otherwise the wrapper offers no Observe, so the controller reads
+// with Limits and List, counted one by one.
+func Wrap(p providers.Provider) providers.Provider {
+	w := &Provider{inner: p}
+	if o, ok := p.(providers.Observer); ok {
+		return &observingProvider{Provider: w, observer: o}
+	}
+	return w
+}
+
+// observingProvider is the wrapper of a provider that implements
+// providers.Observer.
+type observingProvider struct {
+	*Provider
+	observer providers.Observer
+}
+
+var _ providers.Observer = (*observingProvider)(nil)
+
+// Observe calls the wrapped provider; the batch size is the number of
+// targets read.
+func (p *observingProvider) Observe(ctx context.Context, targets []string) (map[string]providers.Observation, error) {
+	n := len(targets)
+	defer p.observe("Observe", time.Now(), &n)
+	o, err := p.observer.Observe(ctx, targets)
+	p.count("Observe", err)
+	return o, err
+}
 
 // Unwrap returns the wrapped provider, so optional interfaces it implements
 // (providers.StateLossWatcher) stay reachable through the wrapper.
