@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,7 +42,7 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, s
 	}
 	refused := notRegistered(bg, provErr)
 	var sum gateSummary
-	var errs []error
+	var writes []func() error
 	for _, pp := range plan.Pods {
 		if !HasGate(pp.Pod, condType) {
 			continue
@@ -62,18 +63,57 @@ func (r *Reconciler) syncGates(ctx context.Context, bg *v1alpha1.BackendGroup, s
 		if timedOut(cur, v) {
 			sum.timedOut++
 		}
-		err := r.writeGate(ctx, pp.Pod, condType, v, ts)
-		if err == nil && v.Reason == v1alpha1.GateReasonReadinessTimeout && !isTrue(cur) && isTrue(r.gates.current(pp.Pod, condType)) {
-			r.reportReadinessTimeout(ctx, bg, svc, pp.Pod, v)
+		if _, changed := NextGate(cur, condType, v, ts); !changed {
+			continue
 		}
-		if err == nil && v.Reason == v1alpha1.GateReasonUnhealthy && !isUnhealthy(cur) && isUnhealthy(r.gates.current(pp.Pod, condType)) {
-			r.Events.Warning(pp.Pod, events.BackendUnhealthy, "HealthCheck", "BackendGroup %s: load balancer reports unhealthy: %s",
-				bg.Name, UnhealthyDetail(pp, lb, records))
-		}
-		errs = append(errs, err)
+		writes = append(writes, func() error {
+			if err := r.writeGate(ctx, pp.Pod, condType, v, ts); err != nil {
+				return err
+			}
+			r.reportGateTurn(ctx, bg, svc, pp, lb, records, cur, v)
+			return nil
+		})
 	}
-	errs = append(errs, r.releaseOthers(ctx, bg, others, "the pod no longer matches the selector of Service "+bg.Spec.ServiceName))
-	return sum, errors.Join(errs...)
+	return sum, errors.Join(
+		writeAll(writes),
+		r.releaseOthers(ctx, bg, others, "the pod no longer matches the selector of Service "+bg.Spec.ServiceName))
+}
+
+// reportGateTurn tells, once, of a gate that turned ReadinessTimeout or
+// Unhealthy with the write just made (cur is the condition before it).
+func (r *Reconciler) reportGateTurn(ctx context.Context, bg *v1alpha1.BackendGroup, svc *corev1.Service, pp PodPlan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, cur *corev1.PodCondition, v GateVerdict) {
+	condType := v1alpha1.GateConditionType(bg.Name)
+	switch {
+	case v.Reason == v1alpha1.GateReasonReadinessTimeout && !isTrue(cur) && isTrue(r.gates.current(pp.Pod, condType)):
+		r.reportReadinessTimeout(ctx, bg, svc, pp.Pod, v)
+	case v.Reason == v1alpha1.GateReasonUnhealthy && !isUnhealthy(cur) && isUnhealthy(r.gates.current(pp.Pod, condType)):
+		r.Events.Warning(pp.Pod, events.BackendUnhealthy, "HealthCheck", "BackendGroup %s: load balancer reports unhealthy: %s",
+			bg.Name, UnhealthyDetail(pp, lb, records))
+	}
+}
+
+// gateWriters bounds the gate writes of one reconcile in flight at once.
+// Pods the load balancer approves together (a batch of a rollout, a
+// Deployment scaled up) are told together, not one API round trip after
+// the other: with 100 pods turning healthy in one poll, writing them in
+// turn put the last one a whole second behind the first.
+const gateWriters = 8
+
+// writeAll runs the writes, at most gateWriters at once, and returns
+// their errors joined.
+func writeAll(writes []func() error) error {
+	errs := make([]error, len(writes))
+	sem := make(chan struct{}, gateWriters)
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = w()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // notRegistered says why the group's pods that are not registered wait
@@ -119,14 +159,14 @@ func (r *Reconciler) releaseOthers(ctx context.Context, bg *v1alpha1.BackendGrou
 	condType := v1alpha1.GateConditionType(bg.Name)
 	ts := now(r.Options)
 	v := GateVerdict{Status: corev1.ConditionTrue, Reason: v1alpha1.GateReasonNotSelected, Message: why}
-	var errs []error
+	var writes []func() error
 	for _, pod := range others {
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
-		errs = append(errs, r.writeGate(ctx, pod, condType, v, ts))
+		writes = append(writes, func() error { return r.writeGate(ctx, pod, condType, v, ts) })
 	}
-	return errors.Join(errs...)
+	return writeAll(writes)
 }
 
 // releaseGates sets the group's gate True on every pod of the namespace that carries it.
