@@ -105,7 +105,7 @@ func trimContainers(cs []corev1.Container) []corev1.Container {
 // Setup registers every controller with the manager, and the cache
 // indexes they look objects up by (controllers/internal/index).
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := index.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := index.Register(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
 	selectors := index.NewSelectors()

@@ -15,6 +15,7 @@ import (
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/controllers/internal/targets"
 	"github.com/lbgate/lbgate/webhook"
 )
@@ -58,9 +59,17 @@ const DefaultLiveReadTimeout = time.Second
 //
 // BackendGroups (hand-made ones, the Accepted condition and the target
 // conflict check) always come from the cache: a group the cache does not have
-// yet is predicted from its Service's annotations.
+// yet is predicted from its Service's annotations. An admission reads only
+// the groups its namespace concerns, however many the cluster has (issue 11,
+// item 1): the namespace's groups (one list by namespace) and, for the target
+// conflict checks, the groups of any namespace on the targets that those
+// groups name or that the opted-in Services' groups would name (one
+// index.GroupTargets lookup per target, see checkedTargets). The Services
+// behind those targets are the ones the decision is made on: the live ones
+// when they were read.
 type CachedGroups struct {
-	// Reader must be cache-backed (the manager's client).
+	// Reader must be cache-backed (the manager's client), with the
+	// index.GroupTargets index (Setup adds it).
 	Reader client.Reader
 	// Live reads Services past the cache (the manager's APIReader); nil
 	// means cache only.
@@ -81,8 +90,8 @@ func (g CachedGroups) GroupsFor(ctx context.Context, namespace string, podLabels
 	if err := g.Reader.List(ctx, services, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing Services: %w", err)
 	}
-	all := &v1alpha1.BackendGroupList{}
-	if err := g.Reader.List(ctx, all, client.UnsafeDisableDeepCopy); err != nil {
+	inNS := &v1alpha1.BackendGroupList{}
+	if err := g.Reader.List(ctx, inNS, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing BackendGroups: %w", err)
 	}
 	now := time.Now
@@ -95,7 +104,55 @@ func (g CachedGroups) GroupsFor(ctx context.Context, namespace string, podLabels
 			items = live
 		}
 	}
-	return admissionGroups(namespace, items, all.Items, now()), nil
+	// The conflict checks (yields, predictedGroup) compare a group only with
+	// the groups that name or hold one of the targets its spec names
+	// (targets.Conflict skips every other group), so the namespace's groups
+	// and the groups on those targets decide exactly as every group of the
+	// cluster would.
+	onTargets, err := index.GroupsOnTargets(ctx, g.Reader, checkedTargets(items, inNS.Items))
+	if err != nil {
+		return nil, err
+	}
+	all := inNS.Items
+	for _, bg := range onTargets {
+		if bg.Namespace != namespace { // the namespace's own come from its list
+			all = append(all, bg)
+		}
+	}
+	return admissionGroups(namespace, items, all, now()), nil
+}
+
+// checkedTargets lists, once each, the targets the conflict checks of
+// admissionGroups look up: those the spec of each of the namespace's groups
+// names (yields), and those the group each opted-in Service would get names
+// (predictedGroup; a Service whose annotations do not parse gets no group).
+// It may list more than the checks look up (the Services whose group is in
+// force are checked through that group): the groups on those change nothing.
+// Only spec targets: targets.Conflict compares what the checked group names
+// with what the others name or hold, and the index has the latter.
+func checkedTargets(services []corev1.Service, groups []v1alpha1.BackendGroup) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(ts []string) {
+		for _, t := range ts {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	for i := range groups {
+		add(targets.Of(&groups[i]))
+	}
+	for i := range services {
+		if optedIn, _ := annotations.OptedIn(&services[i]); !optedIn {
+			continue
+		}
+		if spec, err := annotations.Parse(&services[i]); err == nil {
+			add(targets.Of(&v1alpha1.BackendGroup{Spec: spec}))
+		}
+	}
+	return out
 }
 
 // mayMissAService reports whether the cache's view could lack a Service that
@@ -134,7 +191,9 @@ func (g CachedGroups) liveServices(ctx context.Context, namespace string) ([]cor
 
 // admissionGroups is the pure decision behind GroupsFor: the groups of
 // namespace whose gate a new pod gets when their selector picks it, given
-// the namespace's Services and every BackendGroup of the cluster.
+// the namespace's Services and the BackendGroups of the cluster: all of the
+// namespace's, and of the others at least those on the targets that
+// checkedTargets lists (any further group changes nothing).
 //
 //   - An opted-in Service gates with its own group, named after it, with the
 //     Service's selector: the group in force (owned by the Service) or, when

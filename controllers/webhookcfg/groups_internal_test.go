@@ -107,13 +107,28 @@ func gate(name, app string) webhook.Group {
 	return webhook.Group{Name: name, Selector: map[string]string{"app": app}}
 }
 
+// admissionCase is one case of admissionGroups: the Services of namespace
+// shop, the groups of the cluster, and the groups whose gate a new pod gets.
+type admissionCase struct {
+	name     string
+	services []corev1.Service
+	groups   []v1alpha1.BackendGroup
+	want     []webhook.Group
+}
+
 func TestAdmissionGroups(t *testing.T) {
-	tests := []struct {
-		name     string
-		services []corev1.Service
-		groups   []v1alpha1.BackendGroup
-		want     []webhook.Group
-	}{
+	for _, tt := range admissionCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			got := admissionGroups("shop", tt.services, tt.groups, now)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("admissionGroups =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func admissionCases() []admissionCase {
+	return []admissionCase{
 		// Issue 8, item 2: a Service's gate is known before its group exists.
 		{name: "opted-in Service whose group is not made yet", services: []corev1.Service{svc("web")},
 			want: []webhook.Group{gate("web", "web")}},
@@ -188,14 +203,6 @@ func TestAdmissionGroups(t *testing.T) {
 		{name: "hand-made group: its Service sets nothing", services: []corev1.Service{svc("web", noAnn(v1alpha1.AnnotationDirectAccess))},
 			groups: []v1alpha1.BackendGroup{handMade("manual", "web", "be-manual")}, want: []webhook.Group{gate("manual", "web")}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := admissionGroups("shop", tt.services, tt.groups, now)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("admissionGroups =\n%+v\nwant\n%+v", got, tt.want)
-			}
-		})
-	}
 }
 
 // countingReader counts List calls on a reader.
@@ -221,7 +228,7 @@ func TestGroupsForLiveRead(t *testing.T) {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(old.DeepCopy()).Build() // lags: no "web" yet
+	cache, _ := indexedCache(t, old.DeepCopy()) // lags: no "web" yet
 	tests := []struct {
 		name      string
 		labels    map[string]string

@@ -13,6 +13,7 @@ import (
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/certs"
 	"github.com/lbgate/lbgate/controllers/internal/events"
+	"github.com/lbgate/lbgate/controllers/internal/index"
 	podwebhook "github.com/lbgate/lbgate/webhook"
 )
 
@@ -23,7 +24,8 @@ const EventSource = "lbgate-webhook"
 //  1. a private cache of the Secret and the configuration, on every replica;
 //  2. the Keeper that serves the Secret's certificate, fed by that cache;
 //  3. the informers the webhook reads (BackendGroups, Services), started on
-//     every replica and not only where the controllers run;
+//     every replica and not only where the controllers run, and the index of
+//     BackendGroups by target (index.GroupTargets) it looks groups up by;
 //  4. the webhook server and its handler;
 //  5. the readiness check (ReadyCheckName);
 //  6. the leader's self-repair controller.
@@ -59,6 +61,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return fmt.Errorf("watching %T for the webhook: %w", obj, err)
 		}
+	}
+	// CachedGroups looks groups up by target. controllers.Setup adds the
+	// index too; this adds it when the webhook runs without the controllers
+	// (or before them), and never twice.
+	if err := index.RegisterGroupTargets(ctx, mgr.GetCache()); err != nil {
+		return fmt.Errorf("indexing BackendGroups for the webhook: %w", err)
 	}
 	handler := &podwebhook.Handler{
 		Groups:           CachedGroups{Reader: mgr.GetClient(), Live: mgr.GetAPIReader(), LiveReadTimeout: liveReadTimeout(o)},

@@ -15,6 +15,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
@@ -53,15 +55,59 @@ func Fields() []Field {
 	}
 }
 
-// Register adds the field indexes to the manager's cache; call it once,
-// before the controllers that use them start.
-func Register(ctx context.Context, indexer client.FieldIndexer) error {
+// Register adds the field indexes to the manager's cache (mgr.GetCache()),
+// before the controllers that use them start. It adds only the ones the
+// cache does not have yet, so it may be called more than once on one cache:
+// controllers.Setup calls it, and the pod webhook's setup calls
+// RegisterGroupTargets, in whichever order and whether or not the other runs.
+func Register(ctx context.Context, c cache.Cache) error {
+	return register(ctx, c)
+}
+
+// RegisterGroupTargets adds GroupTargets to the cache, unless it has it
+// already: the one index the pod webhook reads, which can run without the
+// controllers (and then needs no pod index, nor a pod informer).
+func RegisterGroupTargets(ctx context.Context, c cache.Cache) error {
+	return register(ctx, c, GroupTargets)
+}
+
+// register adds the Fields named (all when none) that the cache lacks.
+func register(ctx context.Context, c cache.Cache, names ...string) error {
 	for _, f := range Fields() {
-		if err := indexer.IndexField(ctx, f.Object, f.Name, f.Extract); err != nil {
+		if len(names) > 0 && !slices.Contains(names, f.Name) {
+			continue
+		}
+		has, err := hasIndex(ctx, c, f)
+		if err != nil {
+			return fmt.Errorf("adding the cache index %s: %w", f.Name, err)
+		}
+		if has {
+			continue
+		}
+		if err := c.IndexField(ctx, f.Object, f.Name, f.Extract); err != nil {
 			return fmt.Errorf("adding the cache index %s: %w", f.Name, err)
 		}
 	}
 	return nil
+}
+
+// hasIndex reports whether the cache's informer of f.Object already has the
+// index f.Name. controller-runtime names a field index "field:<name>" in the
+// informer's indexer. When the informer does not show its indexer (another
+// cache implementation) the answer is false: IndexField then adds the index,
+// or fails at setup if it was there already, as it does with the same name
+// twice (TestRegisterTwice covers the informer cache the manager uses).
+func hasIndex(ctx context.Context, c cache.Cache, f Field) (bool, error) {
+	inf, err := c.GetInformer(ctx, f.Object, cache.BlockUntilSynced(false))
+	if err != nil {
+		return false, err
+	}
+	shared, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok {
+		return false, nil
+	}
+	_, has := shared.GetIndexer().GetIndexers()["field:"+f.Name]
+	return has, nil
 }
 
 func gatesOf(o client.Object) []string {
