@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/capability"
@@ -104,7 +104,7 @@ func heldTargets(bg *v1alpha1.BackendGroup, lb map[TargetBackend]providers.Backe
 }
 
 func (r *Reconciler) applyTarget(ctx context.Context, bg *v1alpha1.BackendGroup, target string, maxBatch int, plan Plan, lb map[TargetBackend]providers.BackendStatus, refused bool) error {
-	logger := log.FromContext(ctx).WithValues("target", target, "provider", r.Provider.Name())
+	logger := logf.FromContext(ctx).WithValues("target", target, "provider", r.Provider.Name())
 	if addrs := plan.Drain[target]; len(addrs) > 0 {
 		if err := inBatches(addrs, maxBatch, func(b []netip.AddrPort) error { return r.Provider.Drain(ctx, target, b) }); err != nil {
 			return fmt.Errorf("draining on target %s: %w", target, err)
@@ -212,7 +212,7 @@ func (r *Reconciler) deregisterAll(ctx context.Context, bg *v1alpha1.BackendGrou
 			left[target], deadline = len(draining), until
 			continue
 		}
-		log.FromContext(ctx).Info("deregistered every backend", "target", target, "count", len(addrs), "why", why)
+		logf.FromContext(ctx).Info("deregistered every backend", "target", target, "count", len(addrs), "why", why)
 		r.Events.Normal(bg, events.BackendsDeregistered, "Deregister", "deregistered %s from target %s: %s", summarize(addrs), target, why)
 	}
 	return r.stillDraining(bg, left, deadline)

@@ -25,7 +25,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/conditions"
@@ -166,7 +166,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		r.serviceFound(req.NamespacedName)
 		return r.reconcileMissing(ctx, req.NamespacedName)
 	}
-	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("backendGroup", klog.KObj(bg)))
 	if bg.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(bg, v1alpha1.FinalizerName) {
 		if err := r.Client.Update(ctx, bg); err != nil {
 			return result.OnConflictRetry(ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err))
@@ -349,7 +349,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, bg *v1alpha1.BackendGr
 	r.Events.Forget(bg.UID)
 	r.serviceFound(client.ObjectKeyFromObject(bg))
 	forgetCounts(bg)
-	log.FromContext(ctx).Info("backend group removed", "releasedGates", released)
+	logf.FromContext(ctx).Info("backend group removed", "releasedGates", released)
 	return ctrl.Result{}, nil
 }
 
@@ -474,7 +474,7 @@ func (r *Reconciler) observe(ctx context.Context, bg *v1alpha1.BackendGroup) (ma
 			continue
 		}
 		if o.Err != nil {
-			log.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", o.Err.Error())
+			logf.FromContext(ctx).Info("cannot read a former target; its backends stay for now", "target", target, "err", o.Err.Error())
 			unread[target] = true
 			continue
 		}

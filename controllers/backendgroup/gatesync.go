@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/controllers/internal/events"
@@ -145,7 +145,7 @@ func withRefusal(v GateVerdict, refused string) GateVerdict {
 // reportReadinessTimeout tells the pod's and the Service's owners that a
 // gate was released without the load balancer's approval.
 func (r *Reconciler) reportReadinessTimeout(ctx context.Context, bg *v1alpha1.BackendGroup, svc *corev1.Service, pod *corev1.Pod, v GateVerdict) {
-	log.FromContext(ctx).Info("gate released by the readiness timeout", "pod", klog.KObj(pod), "message", v.Message)
+	logf.FromContext(ctx).Info("gate released by the readiness timeout", "pod", klog.KObj(pod), "message", v.Message)
 	r.Events.Warning(pod, events.ReadinessTimeout, "ReleaseGate", "BackendGroup %s: %s", bg.Name, v.Message)
 	if svc != nil {
 		r.Events.Warning(svc, events.ReadinessTimeout, "ReleaseGate", "pod %s: %s", pod.Name, v.Message)
@@ -214,7 +214,7 @@ func (r *Reconciler) writeGate(ctx context.Context, pod *corev1.Pod, condType st
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
 		// The pod is gone, was replaced under the same name, or changed
 		// since the cache saw it; its next event brings us back.
-		log.FromContext(ctx).V(1).Info("pod changed under the gate patch", "pod", klog.KObj(pod), "err", err.Error())
+		logf.FromContext(ctx).V(1).Info("pod changed under the gate patch", "pod", klog.KObj(pod), "err", err.Error())
 		return nil
 	}
 	if err != nil {
@@ -222,6 +222,6 @@ func (r *Reconciler) writeGate(ctx context.Context, pod *corev1.Pod, condType st
 	}
 	r.gates.wrote(pod, next)
 	recordGateWrite(pod, next)
-	log.FromContext(ctx).V(1).Info("gate updated", "pod", klog.KObj(pod), "status", next.Status, "reason", next.Reason)
+	logf.FromContext(ctx).V(1).Info("gate updated", "pod", klog.KObj(pod), "status", next.Status, "reason", next.Reason)
 	return nil
 }

@@ -20,9 +20,7 @@ func TestWriteAll(t *testing.T) {
 		writes := make([]func() error, n)
 		for i := range writes {
 			writes[i] = func() error {
-				now := running.Add(1)
-				for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
-				}
+				raiseTo(&peak, running.Add(1))
 				if i < gateWriters {
 					started.Done()
 					<-release // the first gateWriters wait for each other
@@ -61,6 +59,17 @@ func TestWriteAll(t *testing.T) {
 			}
 		} else if n <= 1 && err != nil {
 			t.Errorf("%d writes: error %v, want none", n, err)
+		}
+	}
+}
+
+// raiseTo raises peak to n unless it is at n or over already; writers
+// racing on it each retry until the higher value holds.
+func raiseTo(peak *atomic.Int32, n int32) {
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
+			return
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -75,7 +75,7 @@ func (w *stateLossWatch) NeedLeaderElection() bool { return true }
 
 // Start runs the watch until ctx ends.
 func (w *stateLossWatch) Start(ctx context.Context) error {
-	log.FromContext(ctx).WithName("lb-restart").Info("watching the load balancer for restarts", "provider", w.r.Provider.Name())
+	logf.FromContext(ctx).WithName("lb-restart").Info("watching the load balancer for restarts", "provider", w.r.Provider.Name())
 	w.watcher.WatchStateLoss(ctx, func(targets []string) { w.lost(ctx, targets) })
 	return nil
 }
@@ -83,7 +83,7 @@ func (w *stateLossWatch) Start(ctx context.Context) error {
 // lost reconciles every group bound to one of targets now, and follows the
 // targets until their re-registered backends are decided.
 func (w *stateLossWatch) lost(ctx context.Context, targets []string) {
-	logger := log.FromContext(ctx).WithName("lb-restart")
+	logger := logf.FromContext(ctx).WithName("lb-restart")
 	stateLosses.WithLabelValues(w.r.Provider.Name()).Inc()
 	groups, bound := w.groupsOn(ctx, targets)
 	logger.Info("the load balancer lost its registered backends; registering them again",
@@ -106,7 +106,7 @@ func (w *stateLossWatch) groupsOn(ctx context.Context, targets []string) ([]*v1a
 	for _, t := range targets {
 		list := &v1alpha1.BackendGroupList{}
 		if err := w.r.Client.List(ctx, list, client.MatchingFields{TargetIndex: t}); err != nil {
-			log.FromContext(ctx).Error(err, "listing the groups of a target", "target", t)
+			logf.FromContext(ctx).Error(err, "listing the groups of a target", "target", t)
 			continue
 		}
 		for i := range list.Items {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/providers"
@@ -125,7 +125,7 @@ func (r *Reconciler) leftDraining(ctx context.Context, bg *v1alpha1.BackendGroup
 	if r.Options.withDefaults().Now().Before(deadline) {
 		return left, deadline, nil
 	}
-	logger := log.FromContext(ctx).WithValues("target", target, "count", len(left))
+	logger := logf.FromContext(ctx).WithValues("target", target, "count", len(left))
 	force, ok := providers.ForceDeregistererOf(r.Provider)
 	if !ok {
 		logger.Info("backends still hold sessions after the deregistration delay; the provider cannot remove them earlier, leaving them draining")

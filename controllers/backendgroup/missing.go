@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/annotations"
 	"github.com/lbgate/lbgate/api/v1alpha1"
@@ -57,7 +57,7 @@ func (r *Reconciler) reconcileMissing(ctx context.Context, key types.NamespacedN
 	}
 	if err == nil {
 		if in, perr := annotations.OptedIn(svc); perr == nil && in && svc.DeletionTimestamp.IsZero() {
-			log.FromContext(ctx).V(1).Info("gate waits for its group to be created", "backendGroup", key, "pods", len(waiting))
+			logf.FromContext(ctx).V(1).Info("gate waits for its group to be created", "backendGroup", key, "pods", len(waiting))
 			return ctrl.Result{RequeueAfter: opts.ServiceGoneGrace}, nil
 		}
 	}
@@ -77,7 +77,7 @@ func (r *Reconciler) reconcileMissing(ctx context.Context, key types.NamespacedN
 		released++
 	}
 	if released > 0 {
-		log.FromContext(ctx).Info("released gates of a group that does not exist", "backendGroup", key, "pods", released)
+		logf.FromContext(ctx).Info("released gates of a group that does not exist", "backendGroup", key, "pods", released)
 	}
 	return ctrl.Result{RequeueAfter: next}, nil
 }

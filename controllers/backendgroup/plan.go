@@ -20,21 +20,21 @@ import (
 type PodState int
 
 const (
-	// StatePending: the pod has no IP yet.
+	// StatePending means the pod has no IP yet.
 	StatePending PodState = iota
-	// StateWaitingContainers: not registered, and its containers are not ready yet.
+	// StateWaitingContainers means the pod is not registered, and its containers are not ready yet.
 	StateWaitingContainers
-	// StateBound: the pod holds a place in the group and is (being) registered on every target.
+	// StateBound means the pod holds a place in the group and is (being) registered on every target.
 	StateBound
-	// StateQuotaWait: eligible, but every place under the quota is taken.
+	// StateQuotaWait means the pod is eligible, but every place under the quota is taken.
 	StateQuotaWait
-	// StateModeMismatch: the pod IP is not of the group's network mode.
+	// StateModeMismatch means the pod IP is not of the group's network mode.
 	StateModeMismatch
-	// StateHostNetwork: hostNetwork pods are never bound.
+	// StateHostNetwork means the pod uses hostNetwork: such pods are never bound.
 	StateHostNetwork
-	// StatePortNotFound: a bound Service port's target port names no port of the pod.
+	// StatePortNotFound means a bound Service port's target port names no port of the pod.
 	StatePortNotFound
-	// StateLeaving: the pod is terminating or finished; its backends drain and go.
+	// StateLeaving means the pod is terminating or finished; its backends drain and go.
 	StateLeaving
 )
 
@@ -183,7 +183,7 @@ func (pl *planner) keepRecords() {
 func (pl *planner) classifyAll(bindings []binding) {
 	pods := slices.Clone(pl.in.Pods)
 	slices.SortFunc(pods, func(a, b *corev1.Pod) int {
-		if c := a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time); c != 0 {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Name, b.Name)
@@ -778,10 +778,6 @@ func containersReady(pod *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-func anyRegistered(tbs []TargetBackend, lb map[TargetBackend]providers.BackendStatus) bool {
-	return slices.ContainsFunc(tbs, func(tb TargetBackend) bool { _, ok := lb[tb]; return ok })
 }
 
 func indexRegistered(reg map[string][]providers.BackendStatus) map[TargetBackend]providers.BackendStatus {

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 )
@@ -84,7 +84,7 @@ func (r *Reconciler) ownerOf(ctx context.Context, plan Plan) *workload {
 	if pod == nil {
 		return nil
 	}
-	logger := log.FromContext(ctx).WithValues("pod", pod.Name)
+	logger := logf.FromContext(ctx).WithValues("pod", pod.Name)
 	live := &corev1.Pod{} // the cached pod has no owner references (TrimPod)
 	if err := r.reader().Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}, live); err != nil {
 		logger.V(1).Info("cannot read a waiting pod", "err", err.Error())

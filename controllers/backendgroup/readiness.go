@@ -32,7 +32,7 @@ func withReadinessTimeout(v GateVerdict, pp PodPlan, records map[TargetBackend]v
 		if !ok || rec.RegisteredAt == nil || !ownedBy(records, tb, pp.Pod) {
 			return v, time.Time{} // not registered for this pod: no traffic, nothing to release
 		}
-		if rec.RegisteredAt.Time.After(registered) {
+		if rec.RegisteredAt.After(registered) {
 			registered = rec.RegisteredAt.Time
 		}
 	}

@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -70,7 +70,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("service", klog.KObj(svc)))
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("service", klog.KObj(svc)))
 	if !svc.DeletionTimestamp.IsZero() {
 		return r.removeGroup(ctx, req.NamespacedName, svc)
 	}
@@ -108,7 +108,7 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		if err := r.Client.Create(ctx, bg); err != nil {
 			return fmt.Errorf("creating BackendGroup: %w", err)
 		}
-		log.FromContext(ctx).Info("created backend group", "targets", bindings(spec))
+		logf.FromContext(ctx).Info("created backend group", "targets", bindings(spec))
 		r.Events.Normal(svc, events.BackendGroupCreated, "Create", "created BackendGroup %s binding %s", bg.Name, bindings(spec))
 	case err != nil:
 		return err
@@ -130,7 +130,7 @@ func (r *Reconciler) ensureGroup(ctx context.Context, svc *corev1.Service, spec 
 		if err := r.Client.Patch(ctx, bg, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			return fmt.Errorf("updating BackendGroup: %w", err)
 		}
-		log.FromContext(ctx).Info("updated backend group from annotations", "targets", bindings(spec))
+		logf.FromContext(ctx).Info("updated backend group from annotations", "targets", bindings(spec))
 		r.Events.Normal(svc, events.BackendGroupUpdated, "Update", "updated BackendGroup %s: binding %s", bg.Name, bindings(spec))
 	}
 	return r.acceptUnlessConflict(ctx, svc, bg)
@@ -148,7 +148,7 @@ func (r *Reconciler) acceptUnlessConflict(ctx context.Context, svc *corev1.Servi
 	if conflict := targets.Conflict(bg, others); conflict != "" {
 		r.Events.Warning(svc, events.TargetConflict, "Bind",
 			"BackendGroup %s binds nothing and new pods get no gate of it: %s", bg.Name, conflict)
-		log.FromContext(ctx).Info("backend group yields a target", "backendGroup", klog.KObj(bg), "conflict", conflict)
+		logf.FromContext(ctx).Info("backend group yields a target", "backendGroup", klog.KObj(bg), "conflict", conflict)
 		return r.setAccepted(ctx, bg, false, events.TargetConflict, conflict)
 	}
 	r.Events.Resolved(svc, events.TargetConflict)
@@ -179,7 +179,7 @@ func (r *Reconciler) unsupported(ctx context.Context, svc *corev1.Service, spec 
 	for _, t := range ids {
 		l, err := r.Provider.Limits(ctx, t)
 		if err != nil {
-			log.FromContext(ctx).V(1).Info("cannot read a target's limits; its settings are checked by the BackendGroup controller", "target", t, "err", err.Error())
+			logf.FromContext(ctx).V(1).Info("cannot read a target's limits; its settings are checked by the BackendGroup controller", "target", t, "err", err.Error())
 			continue
 		}
 		caps[t] = l.Capabilities
@@ -202,7 +202,7 @@ func (r *Reconciler) unsupported(ctx context.Context, svc *corev1.Service, spec 
 func (r *Reconciler) refuseAnnotations(ctx context.Context, svc *corev1.Service, bg *v1alpha1.BackendGroup, msg string) error {
 	msg += "; the last good binding stays in force"
 	r.Events.Warning(svc, events.UnsupportedAnnotation, "Bind", "%s", msg)
-	log.FromContext(ctx).Info("annotations ask for settings a target does not take", "problems", msg)
+	logf.FromContext(ctx).Info("annotations ask for settings a target does not take", "problems", msg)
 	return r.setAccepted(ctx, bg, false, events.UnsupportedAnnotation, msg)
 }
 
@@ -244,7 +244,7 @@ func (r *Reconciler) rejectAnnotations(ctx context.Context, svc *corev1.Service,
 	}
 	msg := strings.Join(msgs, "; ")
 	r.Events.Warning(svc, events.InvalidAnnotation, "Bind", "%s; the last good binding stays in force", msg)
-	log.FromContext(ctx).Info("invalid annotations", "problems", msgs)
+	logf.FromContext(ctx).Info("invalid annotations", "problems", msgs)
 	bg := &v1alpha1.BackendGroup{}
 	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(svc), bg); err != nil {
 		return client.IgnoreNotFound(err)
@@ -271,7 +271,7 @@ func (r *Reconciler) removeGroup(ctx context.Context, key types.NamespacedName, 
 	if err := r.Client.Delete(ctx, bg); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("deleting BackendGroup: %w", err)
 	}
-	log.FromContext(ctx).Info("deleted backend group", "backendGroup", klog.KObj(bg))
+	logf.FromContext(ctx).Info("deleted backend group", "backendGroup", klog.KObj(bg))
 	if svc != nil {
 		r.Events.Normal(svc, events.BackendGroupDeleted, "Delete", "deleted BackendGroup %s: the Service opted out", bg.Name)
 	}
@@ -316,7 +316,7 @@ func (r *Reconciler) sharingATarget(ctx context.Context, obj client.Object) []re
 	}
 	sharing, err := index.GroupsOnTargets(ctx, r.Client, mine)
 	if err != nil {
-		log.FromContext(ctx).Error(err, "listing BackendGroups to find those sharing a target", "backendGroup", klog.KObj(changed))
+		logf.FromContext(ctx).Error(err, "listing BackendGroups to find those sharing a target", "backendGroup", klog.KObj(changed))
 		return nil
 	}
 	var out []reconcile.Request
