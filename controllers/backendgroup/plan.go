@@ -246,43 +246,61 @@ func (pl *planner) claimBound() {
 func (pl *planner) claim(pp PodPlan) {
 	// A pod registers once its containers are ready; one that is registered
 	// at its current address already also registers on the other targets.
-	ready := containersReady(pp.Pod) || slices.ContainsFunc(pp.Backends, func(tb TargetBackend) bool {
-		_, onLB := pl.lb[tb]
-		rec, known := pl.p.Records[tb]
-		return onLB && known && rec.PodUID == pp.Pod.UID
-	})
+	ready := containersReady(pp.Pod) || pl.registeredAsOwn(pp)
 	for _, tb := range pp.Backends {
 		if pl.claimed[tb] {
 			continue // two pods on one address: the older one has it
 		}
 		pl.claimed[tb] = true
-		cur, onLB := pl.lb[tb]
-		rec, known := pl.p.Records[tb]
-		mine := onLB && known && rec.PodUID == pp.Pod.UID && pp.Pod.UID != ""
-		fresh := true // registered now for a fresh check
-		switch {
-		case !onLB && !ready:
-			continue // a new address (sandbox re-created): registered once the containers are ready
-		case !onLB:
-			pl.register(tb, false)
-		case !mine:
-			pl.register(tb, true)
-			pl.p.Rechecked = append(pl.p.Rechecked, tb)
-		case rec.DrainingSince != nil || cur.Health == providers.HealthDraining:
-			pl.register(tb, false) // wanted again: checked again
-		case !sameWeight(cur.Weight, pl.weight, pl.in.Limits[tb.Target].StaticWeight):
-			pl.register(tb, false)
-			fresh = false
-		default:
-			fresh = false
-		}
-		own := record(tb, pp.Pod)
-		own.RegisteredAt = rec.RegisteredAt
-		if fresh || !mine || own.RegisteredAt == nil {
-			own.RegisteredAt = &metav1.Time{Time: pl.in.Now}
-		}
-		pl.p.Records[tb] = own
+		pl.claimBackend(pp.Pod, tb, ready)
 	}
+}
+
+// registeredAsOwn says whether the load balancer holds one of the pod's
+// backends at its current addresses recorded as the pod's.
+func (pl *planner) registeredAsOwn(pp PodPlan) bool {
+	return slices.ContainsFunc(pp.Backends, func(tb TargetBackend) bool {
+		_, onLB := pl.lb[tb]
+		rec, known := pl.p.Records[tb]
+		return onLB && known && rec.PodUID == pp.Pod.UID
+	})
+}
+
+// claimBackend registers tb for pod where the load balancer lacks it or
+// holds it otherwise than wanted, and records it as the pod's own.
+func (pl *planner) claimBackend(pod *corev1.Pod, tb TargetBackend, ready bool) {
+	cur, onLB := pl.lb[tb]
+	rec, known := pl.p.Records[tb]
+	mine := onLB && known && rec.PodUID == pod.UID && pod.UID != ""
+	fresh := true // registered now for a fresh check
+	switch {
+	case !onLB && !ready:
+		return // a new address (sandbox re-created): registered once the containers are ready
+	case !onLB:
+		pl.register(tb, false)
+	case !mine:
+		pl.register(tb, true)
+		pl.p.Rechecked = append(pl.p.Rechecked, tb)
+	case rec.DrainingSince != nil || cur.Health == providers.HealthDraining:
+		pl.register(tb, false) // wanted again: checked again
+	case !sameWeight(cur.Weight, pl.weight, pl.in.Limits[tb.Target].StaticWeight):
+		pl.register(tb, false)
+		fresh = false
+	default:
+		fresh = false
+	}
+	pl.recordOwn(tb, pod, rec.RegisteredAt, fresh || !mine)
+}
+
+// recordOwn records tb as the pod's, registered at registeredAt; or now
+// when it is registered afresh, or when registeredAt is not known.
+func (pl *planner) recordOwn(tb TargetBackend, pod *corev1.Pod, registeredAt *metav1.Time, afresh bool) {
+	own := record(tb, pod)
+	own.RegisteredAt = registeredAt
+	if afresh || own.RegisteredAt == nil {
+		own.RegisteredAt = &metav1.Time{Time: pl.in.Now}
+	}
+	pl.p.Records[tb] = own
 }
 
 func (pl *planner) register(tb TargetBackend, recheck bool) {
@@ -446,6 +464,28 @@ func (pl *planner) dueAt(t time.Time) {
 // goes after the deregistration delay. A backend whose pod moved drains
 // too; one whose pod is gone, or was never known, goes at once.
 func (pl *planner) orphans() {
+	now := metav1.NewTime(pl.in.Now)
+	for _, tb := range pl.unclaimed() {
+		rec, known := pl.p.Records[tb]
+		owner := pl.in.Owners[rec.PodUID]
+		switch {
+		case known && rec.DrainingSince != nil:
+			pl.drainUntil(tb, rec.DrainingSince.Add(pl.delay))
+		case known && rec.PodUID != "" && serves(owner, tb):
+			pl.handOver(tb, rec, &now)
+		case known && owner != nil && isRunning(owner):
+			rec.DrainingSince = &now // the pod moved to another address
+			pl.p.Records[tb] = rec
+			pl.drainUntil(tb, pl.in.Now.Add(pl.delay))
+		default:
+			pl.p.Deregister[tb.Target] = append(pl.p.Deregister[tb.Target], tb.Addr)
+		}
+	}
+}
+
+// unclaimed lists, in order, the backends the load balancer holds that no
+// pod claims.
+func (pl *planner) unclaimed() []TargetBackend {
 	var orphans []TargetBackend
 	for tb := range pl.lb {
 		// A target whose binding no longer resolves (its Service port changed
@@ -456,39 +496,31 @@ func (pl *planner) orphans() {
 		}
 	}
 	slices.SortFunc(orphans, compareTargetBackend)
-	now := metav1.NewTime(pl.in.Now)
-	for _, tb := range orphans {
-		rec, known := pl.p.Records[tb]
-		owner := pl.in.Owners[rec.PodUID]
-		switch {
-		case known && rec.DrainingSince != nil:
-			pl.drainUntil(tb, rec.DrainingSince.Add(pl.delay))
-		case known && rec.PodUID != "" && serves(owner, tb):
-			if rec.RetiredAt == nil {
-				rec.RetiredAt = &now
-			}
-			timeout := rec.RetiredAt.Add(pl.in.HandoverTimeout)
-			pending := pl.handoverPending(tb.Target)
-			if pending && pl.in.Now.Before(timeout) {
-				pl.p.Held = append(pl.p.Held, tb)
-				pl.dueAt(timeout)
-				pl.p.Records[tb] = rec
-				continue
-			}
-			if pending {
-				pl.p.HandoverTimedOut = append(pl.p.HandoverTimedOut, tb)
-			}
-			rec.DrainingSince = &now
-			pl.p.Records[tb] = rec
-			pl.drainUntil(tb, pl.in.Now.Add(pl.delay))
-		case known && owner != nil && isRunning(owner):
-			rec.DrainingSince = &now // the pod moved to another address
-			pl.p.Records[tb] = rec
-			pl.drainUntil(tb, pl.in.Now.Add(pl.delay))
-		default:
-			pl.p.Deregister[tb.Target] = append(pl.p.Deregister[tb.Target], tb.Addr)
-		}
+	return orphans
+}
+
+// handOver keeps tb, retired while its pod still serves at its address,
+// in traffic while its replacements are not healthy, for HandoverTimeout
+// from its retirement at most; then it drains and goes after the
+// deregistration delay. now is when this pass retires or drains it.
+func (pl *planner) handOver(tb TargetBackend, rec v1alpha1.BackendRecord, now *metav1.Time) {
+	if rec.RetiredAt == nil {
+		rec.RetiredAt = now
 	}
+	timeout := rec.RetiredAt.Add(pl.in.HandoverTimeout)
+	pending := pl.handoverPending(tb.Target)
+	if pending && pl.in.Now.Before(timeout) {
+		pl.p.Held = append(pl.p.Held, tb)
+		pl.dueAt(timeout)
+		pl.p.Records[tb] = rec
+		return
+	}
+	if pending {
+		pl.p.HandoverTimedOut = append(pl.p.HandoverTimedOut, tb)
+	}
+	rec.DrainingSince = now
+	pl.p.Records[tb] = rec
+	pl.drainUntil(tb, pl.in.Now.Add(pl.delay))
 }
 
 // handoverPending says whether a retired backend on target must stay in

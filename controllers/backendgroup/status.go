@@ -46,42 +46,63 @@ func countPods(plan Plan, lb map[TargetBackend]providers.BackendStatus, records 
 		case StateHostNetwork:
 			c.hostNetwork = append(c.hostNetwork, pp.Pod.Name)
 		case StateBound:
-			c.desired++
-			all, healthy := true, true
-			for _, tb := range pp.Backends {
-				b, ok := lb[tb]
-				ok = ok && ownedBy(records, tb, pp.Pod)
-				all = all && ok
-				healthy = healthy && ok && b.Health == providers.HealthHealthy
-			}
-			if all {
-				c.registered++
-			}
-			if healthy {
-				c.healthy++
-				break
-			}
-			// A pod without the gate waits like one with it: no gate waits on
-			// it, but a provider may finish a registration only when it is
-			// listed (HAProxy puts a slot in traffic once its check passed),
-			// so it is polled on the same backing-off schedule.
-			switch cur := GateCondition(pp.Pod, condType); {
-			case cur != nil && cur.Status == corev1.ConditionTrue:
-				c.drifted++
-			default:
-				c.waitingOnLB++
-				if t, ok := registeredAt(pp, records); !ok {
-					c.justRegistered = true
-				} else if t.After(c.lastRegistered) {
-					c.lastRegistered = t
-				}
-			}
+			c.countBound(pp, lb, records, condType)
 		}
 		if pp.State != StateLeaving && pp.State != StateHostNetwork && !HasGate(pp.Pod, condType) {
 			c.withoutGate = append(c.withoutGate, pp.Pod.Name)
 		}
 	}
 	return c
+}
+
+// countBound counts a bound pod: desired; registered when the load
+// balancer holds all its backends as its own; healthy when it reports them
+// all healthy; otherwise drifted or waiting on the load balancer.
+func (c *podCounts) countBound(pp PodPlan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord, condType string) {
+	c.desired++
+	all, healthy := registeredAndHealthy(pp, lb, records)
+	if all {
+		c.registered++
+	}
+	if healthy {
+		c.healthy++
+		return
+	}
+	// A pod without the gate waits like one with it: no gate waits on
+	// it, but a provider may finish a registration only when it is
+	// listed (HAProxy puts a slot in traffic once its check passed),
+	// so it is polled on the same backing-off schedule.
+	switch cur := GateCondition(pp.Pod, condType); {
+	case cur != nil && cur.Status == corev1.ConditionTrue:
+		c.drifted++
+	default:
+		c.countWaitingOnLB(pp, records)
+	}
+}
+
+// registeredAndHealthy says whether the load balancer holds every backend
+// of the pod, recorded as the pod's, and whether it reports every one of
+// them healthy as well.
+func registeredAndHealthy(pp PodPlan, lb map[TargetBackend]providers.BackendStatus, records map[TargetBackend]v1alpha1.BackendRecord) (all, healthy bool) {
+	all, healthy = true, true
+	for _, tb := range pp.Backends {
+		b, ok := lb[tb]
+		ok = ok && ownedBy(records, tb, pp.Pod)
+		all = all && ok
+		healthy = healthy && ok && b.Health == providers.HealthHealthy
+	}
+	return all, healthy
+}
+
+// countWaitingOnLB counts a bound pod the load balancer does not report
+// healthy yet, and keeps when the latest of such pods was registered.
+func (c *podCounts) countWaitingOnLB(pp PodPlan, records map[TargetBackend]v1alpha1.BackendRecord) {
+	c.waitingOnLB++
+	if t, ok := registeredAt(pp, records); !ok {
+		c.justRegistered = true
+	} else if t.After(c.lastRegistered) {
+		c.lastRegistered = t
+	}
 }
 
 // registeredAt is the latest registration of the pod's backends, false
