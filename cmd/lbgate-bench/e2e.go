@@ -34,7 +34,7 @@ const (
 // against HAProxy's own checks, the rollout with and without gates, and
 // the webhook's admission latency with and without it.
 func (b *bench) runStack(ctx context.Context) []*Scenario {
-	lat := newScenario("gate latency", fmt.Sprintf("e2e stack, real HAProxy (check inter 200ms rise 2 fall 2), %d pods created at once, real HTTP backends, lbgate's default --gate-poll-interval=250ms", latencyPods))
+	lat := newScenario("gate latency", fmt.Sprintf("e2e stack, real HAProxy (check inter 200ms rise 2 fall 2), %d pods created at once, real HTTP backends, lbgate's default --gate-poll-interval (100ms with HAProxy)", latencyPods))
 	roll := newScenario("rolling update", fmt.Sprintf("e2e stack, %d replicas, maxSurge 25%%, maxUnavailable 0, v1 → v2 under 100 requests/s through HAProxy (check inter 1s rise 2)", rolloutReplicas))
 	hook := newScenario("webhook", "e2e stack, pod CREATE from 1, 5 and 20 concurrent creators (120 pods each), with lbgate's webhook (URL mode, TLS on loopback) and without it")
 	all := []*Scenario{lat, roll, hook}
@@ -86,8 +86,8 @@ func (b *bench) startStack(ctx context.Context) (*stack.Stack, error) {
 		WorkDir:        b.workDir("stack"),
 		Backends:       []string{beLatency, beGated, beBaseline, beHook},
 		DeclaredSlots:  map[string]int{beLatency: latencyPods + 10},
-		// What users run: the stack's own default is 100ms.
-		OperatorArgs: []string{"--gate-poll-interval=250ms", "--pprof-bind-address=" + pprofAddr},
+		// What users run: 0 is the provider's default (the stack sets its own).
+		OperatorArgs: []string{"--gate-poll-interval=0", "--pprof-bind-address=" + pprofAddr},
 		Logf:         b.progress,
 	})
 	if err != nil {

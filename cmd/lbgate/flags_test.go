@@ -91,6 +91,28 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// The poll of pending gates defaults by provider: HAProxy's reads are one
+// round trip, a cloud's count against its API rate limit.
+func TestGatePollDefaultsByProvider(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"--provider=haproxy", "--haproxy-runtime-api=unix:///run/haproxy/admin.sock"}, 100 * time.Millisecond},
+		{[]string{"--provider=haproxy", "--haproxy-runtime-api=unix:///run/haproxy/admin.sock", "--gate-poll-interval=1s"}, time.Second},
+		{[]string{"--provider=fake"}, 250 * time.Millisecond},
+		{[]string{"--provider=fake", "--gate-poll-interval=0"}, 250 * time.Millisecond},
+	} {
+		s, err := parseFlags(c.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if s.backendGroup.PendingInterval != c.want {
+			t.Errorf("%v: PendingInterval = %s, want %s", c.args, s.backendGroup.PendingInterval, c.want)
+		}
+	}
+}
+
 // TestFlagValuesReachOptions checks that the values given are the values used,
 // including the smallest accepted ones.
 func TestFlagValuesReachOptions(t *testing.T) {
