@@ -3,7 +3,6 @@ package haproxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
 
@@ -81,7 +80,7 @@ func (p *Provider) snapshots(ctx context.Context, backends []string) (map[string
 			continue
 		}
 		asked = append(asked, b)
-		cmds = append(cmds, "show servers state "+b, "show stat "+b+" -1 -1", "add server "+b+"/"+p.opts.SlotPrefix+"probe")
+		cmds = append(cmds, p.readCommands(b, true)...)
 	}
 	if len(cmds) == 0 {
 		return views, errs, nil
@@ -90,13 +89,11 @@ func (p *Provider) snapshots(ctx context.Context, backends []string) (map[string
 	if err != nil {
 		return nil, nil, err
 	}
-	if reply.Level != "admin" {
-		return nil, nil, &providers.PermissionError{Detail: fmt.Sprintf(
-			"HAProxy runtime API %s is at level %q: the provider needs `stats socket <path> level admin` in haproxy.cfg",
-			p.client, reply.Level)}
+	if err := p.adminOnly(reply); err != nil {
+		return nil, nil, err
 	}
 	for i, b := range asked {
-		v, err := p.viewOf(b, reply.Responses[3*i:3*i+3])
+		v, err := p.viewOf(b, reply.Responses[3*i:3*i+3], true)
 		if providers.IsPermission(err) {
 			return nil, nil, err
 		}
@@ -110,8 +107,8 @@ func (p *Provider) snapshots(ctx context.Context, backends []string) (map[string
 }
 
 // viewOf builds a backend's view from the answers to its `show servers
-// state`, `show stat` and `add server` probe, as snapshot does.
-func (p *Provider) viewOf(backend string, resps []Response) (*view, error) {
+// state`, `show stat` and, with probe, `add server` probe (see snapshot).
+func (p *Provider) viewOf(backend string, resps []Response, probe bool) (*view, error) {
 	for _, r := range resps[:2] {
 		if err := r.Err(); err != nil {
 			return nil, p.typedError(backend, err)
@@ -127,6 +124,9 @@ func (p *Provider) viewOf(backend string, resps []Response) (*view, error) {
 	}
 	v := newView(backend, p.opts.SlotPrefix, states, rows)
 	v.maxSlots = p.opts.MaxSlots
+	if !probe {
+		return v, nil
+	}
 	perr := p.typedError(backend, resps[2].Err())
 	var qe *providers.QuotaError
 	switch {

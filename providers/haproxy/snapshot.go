@@ -2,7 +2,6 @@ package haproxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/lbgate/lbgate/providers"
@@ -32,51 +31,35 @@ func (p *Provider) snapshot(ctx context.Context, backend string, probe bool) (*v
 	if !validName(backend) {
 		return nil, &providers.NotFoundError{Target: backend, Detail: "not a valid HAProxy backend name"}
 	}
-	cmds := []string{
-		"show servers state " + backend,
-		"show stat " + backend + " -1 -1",
+	reply, err := p.client.Run(ctx, p.readCommands(backend, probe)...)
+	if err != nil {
+		return nil, err
 	}
+	if err := p.adminOnly(reply); err != nil {
+		return nil, err
+	}
+	return p.viewOf(backend, reply.Responses, probe)
+}
+
+// readCommands read a backend: `show servers state`, `show stat` and,
+// with probe, `add server` without an address, which HAProxy refuses
+// after checking the balance algorithm (see snapshot).
+func (p *Provider) readCommands(backend string, probe bool) []string {
+	cmds := []string{"show servers state " + backend, "show stat " + backend + " -1 -1"}
 	if probe {
 		cmds = append(cmds, "add server "+backend+"/"+p.opts.SlotPrefix+"probe")
 	}
-	reply, err := p.client.Run(ctx, cmds...)
-	if err != nil {
-		return nil, err
+	return cmds
+}
+
+// adminOnly refuses the answers of a Runtime API below level admin.
+func (p *Provider) adminOnly(reply *Reply) error {
+	if reply.Level == "admin" {
+		return nil
 	}
-	if reply.Level != "admin" {
-		return nil, &providers.PermissionError{Detail: fmt.Sprintf(
-			"HAProxy runtime API %s is at level %q: the provider needs `stats socket <path> level admin` in haproxy.cfg",
-			p.client, reply.Level)}
-	}
-	resps := reply.Responses
-	for _, r := range resps[:2] {
-		if err := r.Err(); err != nil {
-			return nil, p.typedError(backend, err)
-		}
-	}
-	states, err := ParseServersState(resps[0].Text)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := ParseStat(resps[1].Text)
-	if err != nil {
-		return nil, err
-	}
-	v := newView(backend, p.opts.SlotPrefix, states, rows)
-	v.maxSlots = p.opts.MaxSlots
-	if probe {
-		err := p.typedError(backend, resps[2].Err())
-		var qe *providers.QuotaError
-		switch {
-		case errors.As(err, &qe):
-			v.canGrow = false
-		case providers.IsPermission(err):
-			return nil, err
-		default:
-			v.canGrow = true
-		}
-	}
-	return v, nil
+	return &providers.PermissionError{Detail: fmt.Sprintf(
+		"HAProxy runtime API %s is at level %q: the provider needs `stats socket <path> level admin` in haproxy.cfg",
+		p.client, reply.Level)}
 }
 
 // newView joins a backend's `show servers state` and `show stat` lines for
