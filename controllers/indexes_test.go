@@ -3,7 +3,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -13,14 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/lbgate/lbgate/api/v1alpha1"
-	"github.com/lbgate/lbgate/controllers"
-	"github.com/lbgate/lbgate/controllers/backendgroup"
 	"github.com/lbgate/lbgate/providers"
 )
 
@@ -175,30 +168,8 @@ func (c listingClient) List(ctx context.Context, list client.ObjectList, opts ..
 // startCountingManager starts the controllers as startManager does, with a
 // client that logs its List calls.
 func startCountingManager(log *listLog) *managerHandle {
-	m, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 controllers.NewScheme(),
-		Cache:                  controllers.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr(true)},
-		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
-			inner, err := client.New(c, o)
-			return listingClient{Client: inner, log: log}, err
-		},
+	return startManagerWith(func(c *rest.Config, o client.Options) (client.Client, error) {
+		inner, err := client.New(c, o)
+		return listingClient{Client: inner, log: log}, err
 	})
-	Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(suite)
-	Expect(controllers.Setup(ctx, m, controllers.Config{Provider: lb, BackendGroup: backendgroup.Options{
-		PendingInterval:  100 * time.Millisecond,
-		ResyncInterval:   3 * time.Second,
-		ServiceGoneGrace: 2 * time.Second,
-		CIDRs:            map[v1alpha1.NetworkMode][]netip.Prefix{v1alpha1.NetworkModeGlobalRouter: {netip.MustParsePrefix("127.2.0.0/16")}},
-	}})).To(Succeed())
-	h := &managerHandle{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer GinkgoRecover()
-		defer close(h.done)
-		Expect(m.Start(ctx)).To(Succeed())
-	}()
-	return h
 }

@@ -88,13 +88,18 @@ type managerHandle struct {
 }
 
 // startManager starts the operator's controllers as the binary wires them.
-func startManager() *managerHandle {
+func startManager() *managerHandle { return startManagerWith(nil) }
+
+// startManagerWith starts the controllers as startManager does, with the
+// operator's client made by newClient (nil: controller-runtime's).
+func startManagerWith(newClient client.NewClientFunc) *managerHandle {
 	m, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 controllers.NewScheme(),
 		Cache:                  controllers.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr(true)},
+		NewClient:              newClient,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(suite)
