@@ -16,16 +16,4 @@ type ForceDeregisterer interface {
 
 // ForceDeregistererOf returns the ForceDeregisterer of p or of a provider p
 // wraps, or false when there is none.
-func ForceDeregistererOf(p Provider) (ForceDeregisterer, bool) {
-	for p != nil {
-		if f, ok := p.(ForceDeregisterer); ok {
-			return f, true
-		}
-		u, ok := p.(Wrapper)
-		if !ok {
-			return nil, false
-		}
-		p = u.Unwrap()
-	}
-	return nil, false
-}
+func ForceDeregistererOf(p Provider) (ForceDeregisterer, bool) { return find[ForceDeregisterer](p) }

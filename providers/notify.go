@@ -21,18 +21,23 @@ type Wrapper interface {
 	Unwrap() Provider
 }
 
-// StateLossWatcherOf returns the StateLossWatcher of p or of a provider p
-// wraps, or false when there is none.
-func StateLossWatcherOf(p Provider) (StateLossWatcher, bool) {
+// find returns the T that p is, or that a provider p wraps is (through
+// Wrapper, outermost first), or false when there is none.
+func find[T any](p Provider) (T, bool) {
 	for p != nil {
-		if w, ok := p.(StateLossWatcher); ok {
-			return w, true
+		if t, ok := p.(T); ok {
+			return t, true
 		}
 		u, ok := p.(Wrapper)
 		if !ok {
-			return nil, false
+			break
 		}
 		p = u.Unwrap()
 	}
-	return nil, false
+	var none T
+	return none, false
 }
+
+// StateLossWatcherOf returns the StateLossWatcher of p or of a provider p
+// wraps, or false when there is none.
+func StateLossWatcherOf(p Provider) (StateLossWatcher, bool) { return find[StateLossWatcher](p) }

@@ -26,16 +26,4 @@ type Observation struct {
 
 // ObserverOf returns the Observer of p or of a provider p wraps, or false
 // when there is none.
-func ObserverOf(p Provider) (Observer, bool) {
-	for p != nil {
-		if o, ok := p.(Observer); ok {
-			return o, true
-		}
-		u, ok := p.(Wrapper)
-		if !ok {
-			return nil, false
-		}
-		p = u.Unwrap()
-	}
-	return nil, false
-}
+func ObserverOf(p Provider) (Observer, bool) { return find[Observer](p) }
