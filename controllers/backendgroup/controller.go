@@ -146,12 +146,14 @@ func (r *Reconciler) serviceFound(key types.NamespacedName) {
 
 // RBAC: only the verbs lbgate sends (the e2e suite checks it against the
 // apiserver's audit log). Reads of cached kinds need list and watch, not
-// get; get is for the live reads around the cache (pods and their owners).
-// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=list;watch;update;patch
+// get; get is for the live reads around the cache: pods and their owners,
+// and the group and its Service when a pod carries the gate of a group the
+// cache does not have (reconcileMissing, before it releases a gate).
+// +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=lbgate.dev,resources=backendgroups/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
-// +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;replicasets;statefulsets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
