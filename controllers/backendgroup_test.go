@@ -274,6 +274,21 @@ var _ = Describe("BackendGroup controller", func() {
 		Eventually(podReady(ctx, pod)).Should(Equal(corev1.ConditionTrue))
 	})
 
+	It("releases a gate whose group does not exist with exactly the install's permissions", func(ctx SpecContext) {
+		// Before it releases such a gate, the controller reads the group
+		// and its Service around the cache; the install's RBAC once lacked
+		// get on both, and the release never came (a clean-clone e2e run
+		// saw the 403s).
+		mgr.stop()
+		DeferCleanup(func() {
+			mgr.stop()
+			mgr = startManager()
+		})
+		pod := t.runPod(ctx, "orphan-2", "gone")
+		mgr = startManagerWith(asInstallRBAC(ctx), nil)
+		Eventually(gateState(ctx, pod, "gone")).Should(Equal("True/BackendGroupRemoved"))
+	})
+
 	It("counts the selected pods without its gate", func(ctx SpecContext) {
 		t.createService(ctx, "web", nil)
 		p := t.pod("web-ungated", "web", "")

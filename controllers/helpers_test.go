@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -14,11 +15,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
 	"github.com/lbgate/lbgate/e2e/kubelet"
@@ -290,4 +293,35 @@ func startEnvtest(t *testing.T) *rest.Config {
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	return cfg
+}
+
+// installUser is who asInstallRBAC's configuration acts as.
+const installUser = "lbgate-install-rbac"
+
+// asInstallRBAC grants installUser the ClusterRole of config/rbac/role.yaml
+// (generated from the code's markers, what the install binds to lbgate's
+// ServiceAccount) and returns the suite's configuration impersonating it.
+func asInstallRBAC(ctx context.Context) *rest.Config {
+	raw, err := os.ReadFile(filepath.Join("..", "config", "rbac", "role.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var role *rbacv1.ClusterRole
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		var meta metav1.TypeMeta
+		Expect(yaml.Unmarshal([]byte(doc), &meta)).To(Succeed())
+		if meta.Kind == "ClusterRole" {
+			role = &rbacv1.ClusterRole{}
+			Expect(yaml.UnmarshalStrict([]byte(doc), role)).To(Succeed())
+		}
+	}
+	Expect(role).NotTo(BeNil(), "no ClusterRole in config/rbac/role.yaml")
+	role.Name = installUser
+	Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, role))).To(Succeed())
+	Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: installUser},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: installUser},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: installUser}},
+	}))).To(Succeed())
+	c := rest.CopyConfig(cfg)
+	c.Impersonate = rest.ImpersonationConfig{UserName: installUser}
+	return c
 }

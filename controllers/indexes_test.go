@@ -168,7 +168,7 @@ func (c listingClient) List(ctx context.Context, list client.ObjectList, opts ..
 // startCountingManager starts the controllers as startManager does, with a
 // client that logs its List calls.
 func startCountingManager(log *listLog) *managerHandle {
-	return startManagerWith(func(c *rest.Config, o client.Options) (client.Client, error) {
+	return startManagerWith(cfg, func(c *rest.Config, o client.Options) (client.Client, error) {
 		inner, err := client.New(c, o)
 		return listingClient{Client: inner, log: log}, err
 	})

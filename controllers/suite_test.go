@@ -88,12 +88,13 @@ type managerHandle struct {
 }
 
 // startManager starts the operator's controllers as the binary wires them.
-func startManager() *managerHandle { return startManagerWith(nil) }
+func startManager() *managerHandle { return startManagerWith(cfg, nil) }
 
-// startManagerWith starts the controllers as startManager does, with the
-// operator's client made by newClient (nil: controller-runtime's).
-func startManagerWith(newClient client.NewClientFunc) *managerHandle {
-	m, err := ctrl.NewManager(cfg, ctrl.Options{
+// startManagerWith starts the controllers as startManager does, acting as
+// c's user, with the operator's client made by newClient (nil:
+// controller-runtime's).
+func startManagerWith(c *rest.Config, newClient client.NewClientFunc) *managerHandle {
+	m, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 controllers.NewScheme(),
 		Cache:                  controllers.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
