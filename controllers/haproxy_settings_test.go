@@ -109,8 +109,14 @@ func TestHAProxyCheckSettingsAndSlowStart(t *testing.T) {
 		must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, bg))
 		return bg
 	}
+	// accepted is read in Eventually: the Service controller may not have
+	// made the group yet (a failed read is retried, not fatal).
 	accepted := func(name string) string {
-		if cond := meta.FindStatusCondition(groupOf(name).Status.Conditions, v1alpha1.ConditionAccepted); cond != nil {
+		bg := &v1alpha1.BackendGroup{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, bg); err != nil {
+			return "reading the group: " + err.Error()
+		}
+		if cond := meta.FindStatusCondition(bg.Status.Conditions, v1alpha1.ConditionAccepted); cond != nil {
 			return string(cond.Status) + "/" + cond.Reason + ": " + cond.Message
 		}
 		return ""
