@@ -123,6 +123,10 @@ type stats struct {
 	served                    map[Identity]*Served
 }
 
+// idleConnTimeout is how long an idle keep-alive connection is kept for
+// reuse (see Start).
+const idleConnTimeout = 5 * time.Second
+
 // Start checks opts, refusing a non-loopback URL before anything is sent,
 // and starts sending. The run ends at opts.Duration, on Stop, or when ctx
 // ends; ending ctx also aborts requests in flight (counted as canceled, not
@@ -143,7 +147,12 @@ func Start(ctx context.Context, opts Options) (*Generator, error) {
 		DisableCompression:  true,
 		MaxIdleConns:        opts.MaxInFlight,
 		MaxIdleConnsPerHost: opts.MaxInFlight,
-		IdleConnTimeout:     90 * time.Second,
+		// Below the keep-alive timeout of the HAProxy in front (timeout
+		// client 10s, haproxytest's config): a request written to a
+		// connection HAProxy is closing for idleness is answered 408
+		// Request Time-out, a failure of the client's connection reuse,
+		// not of any backend (seen once in a slow-start rollout).
+		IdleConnTimeout: idleConnTimeout,
 	}
 	g := &Generator{
 		opts:      opts,
