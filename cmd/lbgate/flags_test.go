@@ -54,7 +54,7 @@ func TestFlags(t *testing.T) {
 		{name: "unknown provider", args: []string{"--provider=f5"}, wantErr: []string{"--provider", `"f5"`}},
 		{name: "fast failover", args: []string{"--leader-elect", "--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}},
 		{name: "lease shorter than the renew deadline", args: []string{"--leader-election-lease-duration=5s"}, wantErr: []string{"--leader-election-lease-duration=5s", "--leader-election-renew-deadline=10s"}},
-		{name: "renew deadline within a retry", args: []string{"--leader-election-renew-deadline=1s"}, wantErr: []string{"--leader-election-renew-deadline=1s", "--leader-election-retry-period=1s"}},
+		{name: "renew deadline within a retry", args: []string{"--leader-election-renew-deadline=1s", "--leader-election-retry-period=1s"}, wantErr: []string{"--leader-election-renew-deadline=1s", "--leader-election-retry-period=1s"}},
 		{name: "retry period too short", args: []string{"--leader-election-retry-period=10ms"}, wantErr: []string{"--leader-election-retry-period=10ms", "at least 100ms"}},
 		{name: "CA shorter than its certificates", args: []string{"--ca-lifetime=1h", "--cert-lifetime=2h"}, wantErr: []string{"--ca-lifetime=1h0m0s", "--cert-lifetime=2h0m0s"}},
 		{name: "webhook off: its flags that depend on each other are not checked", args: []string{"--webhook=false", "--ca-lifetime=1h", "--cert-lifetime=2h"}},
@@ -110,6 +110,21 @@ func TestGatePollDefaultsByProvider(t *testing.T) {
 		if s.backendGroup.PendingInterval != c.want {
 			t.Errorf("%v: PendingInterval = %s, want %s", c.args, s.backendGroup.PendingInterval, c.want)
 		}
+	}
+}
+
+// A graceful handover must come within 2 s (issue 13): a standby waits up
+// to 2.2 retry periods (client-go's jitter) after the lease is released.
+func TestDefaultRetryPeriodKeepsTheHandoverShort(t *testing.T) {
+	var o options
+	fs := flag.NewFlagSet("lbgate", flag.ContinueOnError)
+	o.bind(fs)
+	lt, err := o.leaseTimings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if worst := time.Duration(2.2 * float64(lt.retryPeriod)); worst > 1200*time.Millisecond {
+		t.Errorf("default retry period %s: a standby may wait %s after the lease is released, leaving too little of the 2s handover for the old leader to stop", lt.retryPeriod, worst)
 	}
 }
 
