@@ -51,7 +51,11 @@ func startEnvCluster(module, dir string) (*envCluster, error) {
 		Set("audit-log-maxsize", "0").
 		// The default in-flight limits (400 + 200) are what a real
 		// apiserver has; keep them, but say so in the report.
-		Set("max-requests-inflight", "400")
+		Set("max-requests-inflight", "400").
+		// envtest's default range (a /24) holds 254 ClusterIPs; the
+		// 20,000-pod stretch has 1,000 Services. Addresses are only
+		// allocated, never reached: nothing here routes to them.
+		Set("service-cluster-ip-range", "10.0.0.0/16")
 	cfg, err := c.env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest (etcd, kube-apiserver from $KUBEBUILDER_ASSETS=%q): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
