@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +32,10 @@ func gatedPod(name string, labels map[string]string) *corev1.Pod {
 // envtest suite while 50 pods were created: "True/NotSelected").
 func TestPodsCreatedBetweenTheListsAreNotReleased(t *testing.T) {
 	ctx := context.Background()
-	scheme := clientgoscheme.Scheme
+	scheme := runtime.NewScheme() // not client-go's global one: this test adds to it
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}

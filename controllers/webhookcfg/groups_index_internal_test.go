@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/controllers/internal/index"
 	"github.com/lbgate/lbgate/webhook"
 )
@@ -31,13 +30,7 @@ type groupList struct {
 // records its BackendGroup lists.
 func indexedCache(t *testing.T, objs ...client.Object) (client.Client, *[]groupList) {
 	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := controllers.NewScheme()
 	lists := &[]groupList{}
 	b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...)
 	for _, f := range index.Fields() {

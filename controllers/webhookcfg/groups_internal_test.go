@@ -9,15 +9,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/lbgate/lbgate/api/v1alpha1"
+	"github.com/lbgate/lbgate/controllers"
 	"github.com/lbgate/lbgate/webhook"
 )
 
@@ -221,13 +220,7 @@ func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts 
 // pod whose Service the cache has not seen yet looks.
 func TestGroupsForLiveRead(t *testing.T) {
 	old, web := svc("old"), svc("web")
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := controllers.NewScheme()
 	cache, _ := indexedCache(t, old.DeepCopy()) // lags: no "web" yet
 	tests := []struct {
 		name      string
