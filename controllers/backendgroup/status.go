@@ -258,10 +258,18 @@ func (r *Reconciler) reportHandover(bg *v1alpha1.BackendGroup, plan Plan) {
 func (r *Reconciler) reportUngated(bg *v1alpha1.BackendGroup, pods []string) {
 	prev := bg.Status.UngatedPods
 	bg.Status.UngatedPods = int32(len(pods))
-	if len(pods) == 0 || prev > 0 {
+	if len(pods) == 0 {
+		if prev > 0 {
+			r.Events.Resolved(bg, events.PodWithoutGate) // the episode ended
+		}
 		return
 	}
-	r.Events.Resolved(bg, events.PodWithoutGate)
+	if prev > 0 {
+		return
+	}
+	// A cache that has not seen the last status write yet reads prev 0
+	// again: the recorder, which remembers the last message until the
+	// episode ends, keeps that from warning twice.
 	warnPods(r.Events, bg, events.PodWithoutGate, pods,
 		"bound without a readiness gate (created before the Service opted in, or while the webhook was unavailable): rollouts do not wait for the load balancer for")
 }
